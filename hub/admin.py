@@ -1,0 +1,189 @@
+"""Admin: configuration (teams, endpoints, webhooks) and a usable view of conversations. Actions
+call the same services as the API."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from hub import services
+from hub.models import (
+    Attachment,
+    Conversation,
+    Endpoint,
+    LocalDelivery,
+    Message,
+    Team,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from hub.services.errors import ServiceError
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members"]
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "address", "team", "is_active"]
+    list_filter = ["channel", "is_active", "team"]
+    search_fields = ["name", "address"]
+    readonly_fields = ["public_key", "created_at"]
+
+
+class TimelineInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["occurred_at", "kind", "direction", "channel", "sender_identity", "author",
+              "event_type", "text", "delivery_status"]
+    readonly_fields = fields
+    ordering = ["occurred_at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sender_identity", "author")
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "subject_or_id", "contact", "channel", "status", "assignee", "team",
+                    "due_at", "last_activity_at"]
+    list_filter = ["status", "channel", "team", "endpoint"]
+    search_fields = ["subject", "contact__name", "contact__identities__value"]
+    list_select_related = ["contact", "assignee", "team"]
+    raw_id_fields = ["contact"]
+    readonly_fields = ["reply_token", "waiting_since", "due_at", "last_activity_at",
+                       "last_inbound_at", "last_outbound_at", "resolved_at", "created_at",
+                       "updated_at", "status", "assignee"]
+    inlines = [TimelineInline]
+    actions = ["assign_to_me", "resolve_selected", "reopen_selected"]
+    date_hierarchy = "last_activity_at"
+    show_full_result_count = False
+
+    @admin.display(description=_("subject"))
+    def subject_or_id(self, obj):
+        return obj.subject or f"#{obj.pk}"
+
+    def get_queryset(self, request):
+        from hub.selectors import visible_conversations
+
+        return visible_conversations(request.user)
+
+    def _each(self, request, queryset, action, done_message):
+        done = 0
+        for conversation in queryset:
+            try:
+                action(conversation)
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"#{conversation.pk}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(description=_("Assign to me"))
+    def assign_to_me(self, request, queryset):
+        self._each(
+            request, queryset,
+            lambda c: services.assign(c, assignee=request.user, by=request.user),
+            lambda n: ngettext("%d conversation assigned.", "%d conversations assigned.", n) % n,
+        )
+
+    @admin.action(description=_("Resolve"))
+    def resolve_selected(self, request, queryset):
+        self._each(
+            request, queryset, lambda c: services.resolve(c, by=request.user),
+            lambda n: ngettext("%d conversation resolved.", "%d conversations resolved.", n) % n,
+        )
+
+    @admin.action(description=_("Reopen"))
+    def reopen_selected(self, request, queryset):
+        self._each(
+            request, queryset, lambda c: services.reopen(c, by=request.user),
+            lambda n: ngettext("%d conversation reopened.", "%d conversations reopened.", n) % n,
+        )
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ["filename", "content_type", "size", "content_id", "file"]
+    readonly_fields = fields
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "conversation", "kind", "direction", "channel", "delivery_status",
+                    "occurred_at"]
+    list_filter = ["kind", "direction", "channel", "delivery_status", "is_auto_reply"]
+    search_fields = ["provider_message_id", "sender_identity__value"]
+    raw_id_fields = ["conversation", "sender_identity", "recipient_identity", "author", "endpoint"]
+    readonly_fields = ["idempotency_key", "created_at", "updated_at"]
+    list_select_related = ["conversation"]
+    inlines = [AttachmentInline]
+    show_full_result_count = False
+
+
+@admin.register(LocalDelivery)
+class LocalDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel", "recipient", "subject", "created_at"]
+    list_filter = ["channel"]
+    search_fields = ["recipient", "subject", "body"]
+    readonly_fields = ["message", "channel", "recipient", "subject", "body", "payload",
+                       "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    fields = ["event_type", "status", "attempts", "response_status", "last_error", "created_at"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-id")
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["url", "events", "is_active", "created_at"]
+    list_filter = ["is_active"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "event_type", "subscription", "status", "attempts", "response_status",
+                    "created_at", "delivered_at"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event_id"]
+    readonly_fields = ["subscription", "event_id", "event_type", "payload", "status", "attempts",
+                       "response_status", "response_body", "last_error", "created_at",
+                       "delivered_at"]
+    actions = ["redeliver"]
+    list_select_related = ["subscription"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Deliver again"))
+    def redeliver(self, request, queryset):
+        from hub.tasks import deliver_webhook
+
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset.update(status=WebhookDelivery.Status.PENDING)
+        for pk in ids:
+            deliver_webhook.delay(pk)
+        self.message_user(request, f"{len(ids)} deliveries queued again.", messages.SUCCESS)

@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm.identities import InvalidIdentity, normalise
+from crm.models import Company, Contact, Identity
+from hub.models import Attachment, Conversation, Endpoint, Message, Team, WebhookSubscription
+
+User = get_user_model()
+
+
+class IdentitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Identity
+        fields = ["id", "kind", "value", "display_name", "is_verified", "created_at"]
+        read_only_fields = ["id", "is_verified", "created_at"]
+        # Uniqueness is checked by the service on the normalised value (409 when taken).
+        validators = []
+
+    def validate(self, attrs):
+        try:
+            attrs["value"] = normalise(attrs["kind"], attrs["value"])
+        except InvalidIdentity as exc:
+            raise serializers.ValidationError({"value": [str(exc)]}) from exc
+        return attrs
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Company
+        fields = ["id", "name", "domain", "attributes", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    identities = IdentitySerializer(many=True, required=False)
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "name", "company", "language", "attributes", "identities",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Attributes must be an object.")
+        return value
+
+    def update(self, instance, validated_data):
+        if "identities" in validated_data:
+            raise serializers.ValidationError(
+                {"identities": ["Add identities with POST /contacts/{id}/identities/."]}
+            )
+        return super().update(instance, validated_data)
+
+
+class ContactBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "name"]
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Endpoint
+        fields = ["id", "name", "channel", "address", "team", "is_active"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug"]
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    contact = ContactBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "contact", "endpoint", "channel", "status", "assignee", "team", "subject",
+            "waiting_since", "due_at", "snoozed_until", "last_activity_at", "last_inbound_at",
+            "last_outbound_at", "created_at", "updated_at", "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "content_id", "url"]
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = reverse("attachment-download", args=[obj.pk])
+        return request.build_absolute_uri(url) if request else url
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    sender = IdentitySerializer(source="sender_identity", read_only=True)
+    recipient = IdentitySerializer(source="recipient_identity", read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "conversation", "direction", "kind", "channel", "endpoint", "sender",
+            "recipient", "author", "event_type", "text", "html", "provider_message_id",
+            "delivery_status", "delivery_error", "is_auto_reply", "metadata", "attachments",
+            "occurred_at", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReplySerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=False)
+    html = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True, required=False
+    )
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+
+    def validate(self, attrs):
+        if "assignee" not in attrs and "team" not in attrs:
+            raise serializers.ValidationError("Give an assignee (or null) and/or a team.")
+        return attrs
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.DateTimeField()
+
+
+class InboundSenderSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Identity.Kind.choices, default=Identity.Kind.API)
+    address = serializers.CharField(max_length=320)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class InboundSerializer(serializers.Serializer):
+    endpoint = serializers.PrimaryKeyRelatedField(
+        queryset=Endpoint.objects.filter(channel="api"),
+        help_text="Id of an endpoint of the api channel.",
+    )
+    sender = InboundSenderSerializer()
+    text = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+    html = serializers.CharField(required=False, allow_blank=True, default="", max_length=400_000)
+    subject = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    provider_message_id = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=255
+    )
+    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("metadata must be an object.")
+        return value
+
+    def validate(self, attrs):
+        if not attrs["text"].strip() and not attrs["html"].strip():
+            raise serializers.ValidationError({"text": ["Give text or html."]})
+        sender = attrs["sender"]
+        try:
+            sender["address"] = normalise(sender["kind"], sender["address"])
+        except InvalidIdentity as exc:
+            raise serializers.ValidationError({"sender": {"address": [str(exc)]}}) from exc
+        return attrs
+
+
+class InboundResultSerializer(serializers.Serializer):
+    created = serializers.BooleanField()
+    message = MessageSerializer()
+    conversation = ConversationSerializer()
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookSubscription.Event.choices),
+        required=False,
+        default=list,
+        help_text="Event types to receive; empty for all.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "secret", "events", "is_active", "description", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"secret": {"required": False}}
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Use an http(s) URL.")
+        return value

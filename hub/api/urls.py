@@ -1,0 +1,16 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from hub.api import views
+
+router = DefaultRouter()
+router.register("conversations", views.ConversationViewSet, basename="conversation")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("endpoints", views.EndpointViewSet, basename="endpoint")
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("webhooks", views.WebhookSubscriptionViewSet, basename="webhook")
+
+urlpatterns = [
+    path("inbound/", views.InboundView.as_view(), name="inbound"),
+    path("", include(router.urls)),
+]

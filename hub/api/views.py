@@ -1,0 +1,254 @@
+"""REST API views: thin. Validation in serializers, state changes in services, reads in selectors."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm import services as crm_services
+from crm.models import Contact
+from hub import selectors, services
+from hub.api import serializers as s
+from hub.api.pagination import ConversationCursorPagination, TimelineCursorPagination
+from hub.inbound import InboundMessage
+from hub.models import Channel, Conversation, WebhookSubscription
+from hub.services.errors import ServiceError
+
+
+class ConversationFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Conversation.Status.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    contact = django_filters.NumberFilter(field_name="contact_id")
+    team = django_filters.NumberFilter(field_name="team_id")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", help_text="A user id, `me`, or `none` for unassigned."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Conversation
+        fields = ["status", "channel", "endpoint", "contact", "team", "assignee", "updated_since"]
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if not value.isdigit():
+            raise ValidationError({"assignee": ["Use a user id, `me` or `none`."]})
+        return queryset.filter(assignee_id=int(value))
+
+
+class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Conversations of the caller's teams, most recently active first."""
+
+    serializer_class = s.ConversationSerializer
+    filterset_class = ConversationFilter
+    pagination_class = ConversationCursorPagination
+
+    def get_queryset(self):
+        return selectors.conversation_list(self.request.user)
+
+    @extend_schema(responses=s.MessageSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination)
+    def timeline(self, request, pk=None):
+        conversation = self.get_object()
+        page = self.paginate_queryset(selectors.conversation_timeline(conversation))
+        data = s.MessageSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    def _conversation_response(self, conversation, code=status.HTTP_200_OK):
+        conversation = selectors.conversation_list(self.request.user).get(pk=conversation.pk)
+        return Response(s.ConversationSerializer(conversation).data, status=code)
+
+    @extend_schema(request=s.ReplySerializer, responses={201: s.MessageSerializer})
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        conversation = self.get_object()
+        body = s.ReplySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        message = services.send_reply(
+            conversation, text=body.validated_data["text"], html=body.validated_data["html"],
+            author=request.user,
+        )
+        return Response(
+            s.MessageSerializer(message, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=s.NoteSerializer, responses={201: s.MessageSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        conversation = self.get_object()
+        body = s.NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = services.add_note(conversation, author=request.user, text=body.validated_data["text"])
+        return Response(
+            s.MessageSerializer(note, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=s.AssignSerializer, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        conversation = self.get_object()
+        body = s.AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team = body.validated_data.get("team")
+        if team is not None and not selectors.teams_of(request.user).filter(pk=team.pk).exists():
+            raise ServiceError("You can only move conversations to your own teams.", field="team")
+        kwargs = {"team": team, "by": request.user}
+        if "assignee" in body.validated_data:
+            kwargs["assignee"] = body.validated_data["assignee"]
+        else:
+            kwargs["assignee"] = conversation.assignee
+        services.assign(conversation, **kwargs)
+        return self._conversation_response(conversation)
+
+    @extend_schema(request=None, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        conversation = services.resolve(self.get_object(), by=request.user)
+        return self._conversation_response(conversation)
+
+    @extend_schema(request=None, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        conversation = services.reopen(self.get_object(), by=request.user)
+        return self._conversation_response(conversation)
+
+    @extend_schema(request=s.SnoozeSerializer, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        body = s.SnoozeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        conversation = services.snooze(
+            self.get_object(), until=body.validated_data["until"], by=request.user
+        )
+        return self._conversation_response(conversation)
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", help_text="Name or identity value contains.")
+
+    class Meta:
+        model = Contact
+        fields = ["q", "company"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(identities__value__icontains=value.lower())
+        ).distinct()
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    """CRM contacts: shared knowledge, visible to every agent."""
+
+    serializer_class = s.ContactSerializer
+    filterset_class = ContactFilter
+    queryset = Contact.objects.select_related("company").prefetch_related("identities")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = crm_services.create_contact(
+            name=data.get("name", ""),
+            company=data.get("company"),
+            language=data.get("language", ""),
+            attributes=data.get("attributes") or {},
+            identities=data.get("identities") or [],
+        )
+
+    @extend_schema(request=s.IdentitySerializer, responses={201: s.IdentitySerializer})
+    @action(detail=True, methods=["post"])
+    def identities(self, request, pk=None):
+        contact = self.get_object()
+        body = s.IdentitySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        identity = crm_services.add_identity(
+            contact, body.validated_data["kind"], body.validated_data["value"],
+            display_name=body.validated_data.get("display_name", ""),
+        )
+        return Response(s.IdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.MessageSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination,
+            filterset_class=None)
+    def timeline(self, request, pk=None):
+        contact = self.get_object()
+        page = self.paginate_queryset(selectors.contact_timeline(contact, request.user))
+        data = s.MessageSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+
+class EndpointViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.EndpointSerializer
+
+    def get_queryset(self):
+        return selectors.visible_endpoints(self.request.user)
+
+
+class InboundView(APIView):
+    """A message from an integrator's own source, through an endpoint of the api channel."""
+
+    @extend_schema(
+        request=s.InboundSerializer,
+        responses={201: s.InboundResultSerializer, 200: s.InboundResultSerializer},
+    )
+    def post(self, request):
+        body = s.InboundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        endpoint = data["endpoint"]
+        if not selectors.visible_endpoints(request.user).filter(pk=endpoint.pk).exists():
+            return Response(
+                {"endpoint": ["You are not a member of this endpoint's team."]},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        outcome = services.ingest_with_outcome(
+            InboundMessage(
+                endpoint=endpoint,
+                sender_kind=data["sender"]["kind"],
+                sender_address=data["sender"]["address"],
+                sender_name=data["sender"]["name"],
+                text=data["text"],
+                html=data["html"],
+                subject=data["subject"],
+                provider_message_id=data["provider_message_id"],
+                received_at=data["received_at"],
+                metadata=data["metadata"],
+                raw=request.data if isinstance(request.data, dict) else None,
+            )
+        )
+        message = outcome.message
+        result = {
+            "created": outcome.created,
+            "message": s.MessageSerializer(message, context={"request": request}).data,
+            "conversation": s.ConversationSerializer(message.conversation).data,
+        }
+        return Response(result, status=status.HTTP_201_CREATED if outcome.created else 200)
+
+
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    """Outgoing webhook subscriptions (staff only). Payloads are signed with the secret."""
+
+    serializer_class = s.WebhookSubscriptionSerializer
+    permission_classes = [permissions.IsAdminUser]
+    queryset = WebhookSubscription.objects.all()
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+
+class TeamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.TeamSerializer
+
+    def get_queryset(self):
+        return selectors.teams_of(self.request.user)
+

@@ -1,0 +1,45 @@
+"""The normalised inbound message every channel app hands to ``hub.services.ingest``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+
+
+@dataclass
+class InboundMessage:
+    """A message a person sent us on some channel, already parsed by its channel app.
+
+    ``endpoint`` is the ``Endpoint`` it arrived on; ``sender_kind``/``sender_address`` name the
+    person's identity (an ``crm.Identity.Kind`` and its raw value, normalised by the hub).
+    Threading hints: ``conversation_token`` is a hub-issued reply token (a conversation's
+    ``reply_token``) that the channel found in the message; ``references`` are provider message ids
+    of earlier messages this one answers (email In-Reply-To/References); ``subject`` may carry a
+    ``[#<ref>]`` token the email channel extracts into ``conversation_ref``.
+    """
+
+    endpoint: Any
+    sender_kind: str
+    sender_address: str
+    text: str = ""
+    html: str = ""
+    sender_name: str = ""
+    provider_message_id: str = ""
+    subject: str = ""
+    received_at: datetime | None = None
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    conversation_token: str = ""
+    conversation_ref: int | None = None
+    references: list[str] = field(default_factory=list)
+    is_auto_reply: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | str | None = None

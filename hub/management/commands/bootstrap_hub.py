@@ -1,0 +1,46 @@
+"""First-run set-up for ``make run``: a demo admin account (once), a team and one endpoint per
+channel, so a new user can log in and try every path. Safe to run on every start."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from hub.models import Channel, Endpoint, Team
+
+DEFAULT_ENDPOINTS = [
+    ("Support mailbox", Channel.EMAIL, "support@hub.localhost"),
+    ("Support SMS", Channel.SMS, "+390212345678"),
+    ("Support WhatsApp", Channel.WHATSAPP, "+390212345679"),
+    ("Website chat", Channel.CHAT, "website"),
+    ("Integrations", Channel.API, "integrations"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin (once), a default team and one endpoint per channel."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        credentials_file = settings.VAR_DIR / "demo-admin.txt"
+        team, _ = Team.objects.get_or_create(slug="support", defaults={"name": "Support"})
+        if not User.objects.filter(is_superuser=True).exists():
+            password = secrets.token_urlsafe(12)
+            admin = User.objects.create_superuser("admin", "admin@hub.localhost", password)
+            team.members.add(admin)
+            token, _ = Token.objects.get_or_create(user=admin)
+            credentials_file.write_text(
+                f"username: admin\npassword: {password}\napi token: {token.key}\n"
+            )
+            credentials_file.chmod(0o600)
+            self.stdout.write(self.style.SUCCESS("Created the demo admin account."))
+        for name, channel, address in DEFAULT_ENDPOINTS:
+            Endpoint.objects.get_or_create(
+                channel=channel, address=address, defaults={"name": name, "team": team}
+            )
+        if credentials_file.exists():
+            self.stdout.write(f"Demo admin ({credentials_file}):\n{credentials_file.read_text()}")

@@ -1,0 +1,49 @@
+"""Reads of the hub: what a user may see, with the joins each screen needs (constant queries)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from crm.models import Contact
+from hub.models import Attachment, Conversation, Endpoint, Message, Team
+
+
+def teams_of(user) -> QuerySet[Team]:
+    if user.is_superuser:
+        return Team.objects.all()
+    return Team.objects.filter(members=user)
+
+
+def visible_conversations(user) -> QuerySet[Conversation]:
+    """An agent sees only their teams' inboxes; a superuser sees everything."""
+    qs = Conversation.objects.all()
+    if not user.is_superuser:
+        qs = qs.filter(team__in=Team.objects.filter(members=user).values("pk"))
+    return qs
+
+
+def conversation_list(user) -> QuerySet[Conversation]:
+    return visible_conversations(user).select_related("contact", "endpoint", "assignee", "team")
+
+
+def visible_endpoints(user) -> QuerySet[Endpoint]:
+    qs = Endpoint.objects.select_related("team")
+    if not user.is_superuser:
+        qs = qs.filter(team__in=Team.objects.filter(members=user).values("pk"))
+    return qs
+
+
+def _timeline_items(qs: QuerySet[Message]) -> QuerySet[Message]:
+    return qs.select_related("sender_identity", "recipient_identity", "author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+
+
+def conversation_timeline(conversation: Conversation) -> QuerySet[Message]:
+    return _timeline_items(Message.objects.filter(conversation=conversation))
+
+
+def contact_timeline(contact: Contact, user) -> QuerySet[Message]:
+    """Every message of every conversation of ``contact`` (all channels) the user may see."""
+    conversations = visible_conversations(user).filter(contact=contact).values("pk")
+    return _timeline_items(Message.objects.filter(conversation__in=conversations))

@@ -1,0 +1,22 @@
+"""Every state change of the hub. Views, API, admin, tasks and channel apps call these."""
+
+from hub.services.conversations import add_note, assign, reopen, resolve, snooze
+from hub.services.errors import ServiceError
+from hub.services.ingest import IngestOutcome, ingest, ingest_with_outcome, on_ingested
+from hub.services.outbound import deliver, send_reply, update_delivery_status
+
+__all__ = [
+    "IngestOutcome",
+    "ServiceError",
+    "add_note",
+    "assign",
+    "deliver",
+    "ingest",
+    "ingest_with_outcome",
+    "on_ingested",
+    "reopen",
+    "resolve",
+    "send_reply",
+    "snooze",
+    "update_delivery_status",
+]

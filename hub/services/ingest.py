@@ -1,0 +1,258 @@
+"""The one way in: every channel hands its normalised ``InboundMessage`` to ``ingest``.
+
+In one transaction: resolve the sender to a CRM identity, find or open the conversation, store
+the message and its attachments, move the conversation's status and TTL clock, and queue side
+effects (webhooks, realtime, channel follow-ups) for after commit. A provider message id is
+stored once per endpoint whatever the retries: the database's unique constraint decides, so two
+concurrent deliveries of the same message store one row.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.identities import InvalidIdentity
+from crm.models import Contact
+from crm.services import resolve_identity
+from hub import adapters
+from hub.inbound import InboundMessage
+from hub.models import Attachment, Conversation, Endpoint, Message
+from hub.payloads import conversation_payload, message_payload
+from hub.sanitize import html_to_text, sanitize_html
+from hub.services import clock, realtime, webhooks
+from hub.services.conversations import _reopen
+from hub.services.errors import ServiceError
+from hub.services.timeline import record_event
+from hub.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+_inbound_hooks: list = []
+
+
+def on_ingested(hook):
+    """Register ``hook(outcome)``, called after commit for every newly stored inbound message.
+
+    Channel apps and later features (bot, enrichment) use it; the hub never imports them.
+    """
+    _inbound_hooks.append(hook)
+    return hook
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    message: Message
+    created: bool
+    conversation_created: bool = False
+    reopened: bool = False
+
+
+class InvalidInbound(ServiceError):
+    pass
+
+
+def ingest(inbound: InboundMessage) -> Message:
+    """Store ``inbound`` once and return its ``Message`` (the existing one for a retry)."""
+    return ingest_with_outcome(inbound).message
+
+
+def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
+    _validate(inbound)
+    if inbound.provider_message_id:
+        existing = _existing(inbound)
+        if existing is not None:
+            return IngestOutcome(existing, created=False)
+    try:
+        with transaction.atomic():
+            return _store(inbound)
+    except IntegrityError:
+        # A concurrent delivery of the same provider message won the unique constraint.
+        if inbound.provider_message_id:
+            existing = _existing(inbound)
+            if existing is not None:
+                return IngestOutcome(existing, created=False)
+        raise
+
+
+def _validate(inbound: InboundMessage) -> None:
+    endpoint = inbound.endpoint
+    if not isinstance(endpoint, Endpoint) or endpoint.pk is None:
+        raise InvalidInbound("Unknown endpoint.", field="endpoint")
+    if not endpoint.is_active:
+        raise InvalidInbound("This endpoint is not active.", field="endpoint", code="inactive")
+    if len(inbound.provider_message_id) > 255:
+        raise InvalidInbound("Provider message id too long.", field="provider_message_id")
+    limit = settings.HUB["MAX_MESSAGE_CHARS"]
+    if len(inbound.text or "") > limit or len(inbound.html or "") > limit * 4:
+        raise InvalidInbound(f"Message longer than {limit} characters.", field="text")
+    if not (inbound.text or inbound.html or inbound.attachments):
+        raise InvalidInbound("An empty message (no text, HTML or attachment).", field="text")
+
+
+def _existing(inbound: InboundMessage) -> Message | None:
+    return (
+        Message.objects.select_related("conversation")
+        .filter(endpoint=inbound.endpoint, provider_message_id=inbound.provider_message_id)
+        .first()
+    )
+
+
+def _capabilities(channel: str) -> adapters.Capabilities:
+    try:
+        return adapters.get_adapter(channel).capabilities
+    except LookupError:
+        return adapters.Capabilities()
+
+
+def _threaded_conversation(inbound: InboundMessage, contact: Contact) -> Conversation | None:
+    """The conversation the message's threading hints point to, if any."""
+    endpoint = inbound.endpoint
+    if inbound.conversation_token:
+        found = Conversation.objects.filter(reply_token=inbound.conversation_token).first()
+        if found is not None:
+            return found
+    if inbound.references:
+        refs = [ref for ref in inbound.references if ref][:100]
+        earlier = (
+            Message.objects.filter(provider_message_id__in=refs, channel=endpoint.channel)
+            .select_related("conversation")
+            .order_by("-occurred_at", "-id")
+            .first()
+        )
+        if earlier is not None:
+            return earlier.conversation
+    if inbound.conversation_ref:
+        # A subject token is guessable, so it only threads the same person's conversation.
+        found = Conversation.objects.filter(pk=inbound.conversation_ref, contact=contact).first()
+        if found is not None:
+            return found
+    if _capabilities(endpoint.channel).threads_by_contact:
+        return (
+            Conversation.objects.filter(contact=contact, endpoint=endpoint)
+            .order_by("-last_activity_at", "-id")
+            .first()
+        )
+    return None
+
+
+def _store(inbound: InboundMessage) -> IngestOutcome:
+    endpoint: Endpoint = inbound.endpoint
+    try:
+        identity = resolve_identity(
+            inbound.sender_kind, inbound.sender_address, display_name=inbound.sender_name
+        )
+    except InvalidIdentity as exc:
+        raise InvalidInbound(str(exc), field="sender") from exc
+    # One writer per contact at a time: two messages of a new person never open two conversations.
+    contact = Contact.objects.select_for_update().get(pk=identity.contact_id)
+
+    now = timezone.now()
+    occurred_at = inbound.received_at or now
+    conversation = _threaded_conversation(inbound, contact)
+    created = reopened = False
+    if conversation is not None:
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == Conversation.Status.RESOLVED and not inbound.is_auto_reply:
+            window = settings.HUB["REOPEN_WINDOW"]
+            if conversation.resolved_at and conversation.resolved_at >= now - window:
+                _reopen(conversation, reason="inbound message")
+                reopened = True
+            else:
+                conversation = None
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            contact=contact,
+            endpoint=endpoint,
+            channel=endpoint.channel,
+            team_id=endpoint.team_id,
+            subject=clean_text(inbound.subject)[:500],
+            last_activity_at=occurred_at,
+            created_at=now,
+        )
+        created = True
+
+    html = sanitize_html(inbound.html)
+    text = clean_text(inbound.text) or html_to_text(html)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.MESSAGE,
+        channel=endpoint.channel,
+        endpoint=endpoint,
+        sender_identity=identity,
+        text=text,
+        html=html,
+        provider_message_id=inbound.provider_message_id,
+        delivery_status=Message.DeliveryStatus.RECEIVED,
+        is_auto_reply=inbound.is_auto_reply,
+        metadata=inbound.metadata,
+        occurred_at=occurred_at,
+    )
+    for item in inbound.attachments:
+        store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
+
+    changes: dict = {}
+    conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
+    if not inbound.is_auto_reply:
+        conversation.last_inbound_at = max(conversation.last_inbound_at or occurred_at, occurred_at)
+        if conversation.status in (Conversation.Status.PENDING, Conversation.Status.SNOOZED):
+            changes["status"] = [conversation.status, Conversation.Status.OPEN]
+            conversation.status = Conversation.Status.OPEN
+            conversation.snoozed_until = None
+        if conversation.status == Conversation.Status.OPEN:
+            clock.start(conversation, occurred_at)
+    conversation.save()
+
+    conv_data = conversation_payload(conversation)
+    msg_data = message_payload(message)
+    if created:
+        webhooks.emit("conversation.created", conv_data)
+        realtime.publish(conversation, "conversation.created", conv_data)
+    elif reopened or changes:
+        if reopened:
+            changes["status"] = [Conversation.Status.RESOLVED, Conversation.Status.OPEN]
+        webhooks.emit("conversation.updated", {**conv_data, "changes": changes})
+        realtime.publish(conversation, "conversation.updated", conv_data)
+    webhooks.emit("message.created", msg_data)
+    realtime.publish(conversation, "message.created", msg_data)
+    if inbound.is_auto_reply and conversation.status == Conversation.Status.RESOLVED:
+        record_event(conversation, "auto_reply_received",
+                     text="Automatic reply received; the conversation stays resolved.")
+
+    outcome = IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
+    if _inbound_hooks:
+        transaction.on_commit(lambda: _run_hooks(outcome))
+    return outcome
+
+
+def _run_hooks(outcome: IngestOutcome) -> None:
+    for hook in _inbound_hooks:
+        try:
+            hook(outcome)
+        except Exception:
+            logger.exception("inbound hook %r failed for message %s", hook, outcome.message.pk)
+
+
+def store_attachment(
+    message: Message, filename: str, content_type: str, content: bytes, content_id: str = ""
+) -> Attachment:
+    filename = (filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
+    if not content_type or content_type == "application/octet-stream":
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    attachment = Attachment(
+        message=message,
+        filename=filename,
+        content_type=content_type[:255],
+        size=len(content),
+        content_id=content_id.strip("<>")[:255],
+    )
+    attachment.file.save(filename, ContentFile(content), save=False)
+    attachment.save()
+    return attachment

@@ -1,0 +1,217 @@
+"""The one way out: a reply is stored first (the outbox), then a Celery task delivers it through
+the channel adapter, with retries, backoff and the message's idempotency key."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Identity
+from hub import adapters
+from hub.channels import IDENTITY_KINDS_FOR_CHANNEL
+from hub.inbound import InboundAttachment
+from hub.models import Conversation, Endpoint, Message
+from hub.payloads import message_payload
+from hub.sanitize import html_to_text, sanitize_html
+from hub.services import clock, realtime, webhooks
+from hub.services.errors import ServiceError
+from hub.services.ingest import store_attachment
+from hub.text import clean_text
+
+logger = logging.getLogger(__name__)
+
+# A status never moves backwards: an out-of-order provider callback is ignored.
+_STATUS_RANK = {
+    Message.DeliveryStatus.QUEUED: 0,
+    Message.DeliveryStatus.SENT: 1,
+    Message.DeliveryStatus.FAILED: 2,
+    Message.DeliveryStatus.DELIVERED: 2,
+    Message.DeliveryStatus.READ: 3,
+}
+
+
+def recipient_identity(conversation: Conversation, endpoint: Endpoint) -> Identity | None:
+    """Who a reply on ``endpoint`` goes to: the identity that last wrote to us there, else the
+    contact's identity of a kind the channel reaches."""
+    last = (
+        Message.objects.filter(
+            conversation=conversation,
+            endpoint=endpoint,
+            direction=Message.Direction.INBOUND,
+            sender_identity__isnull=False,
+        )
+        .select_related("sender_identity")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if last is not None and last.sender_identity.contact_id == conversation.contact_id:
+        return last.sender_identity
+    kinds = IDENTITY_KINDS_FOR_CHANNEL.get(endpoint.channel, ())
+    identities = {i.kind: i for i in conversation.contact.identities.filter(kind__in=kinds)}
+    for kind in kinds:
+        if kind in identities:
+            return identities[kind]
+    return None
+
+
+@transaction.atomic
+def send_reply(
+    conversation: Conversation,
+    *,
+    text: str,
+    author=None,
+    html: str = "",
+    attachments: Sequence[InboundAttachment] = (),
+    metadata: dict | None = None,
+) -> Message:
+    """Store an outbound reply on the conversation's current channel and queue its delivery.
+
+    Raises ``adapters.OutboundRefused`` when the channel cannot take it (too long, no address,
+    opted out, outside a window) and ``ServiceError`` for an empty reply.
+    """
+    conversation = Conversation.objects.select_for_update().select_related(
+        "endpoint", "contact"
+    ).get(pk=conversation.pk)
+    html = sanitize_html(html)
+    text = clean_text(text) or html_to_text(html)
+    if not text and not attachments:
+        raise ServiceError("A reply needs text or an attachment.", field="text")
+    endpoint = conversation.endpoint
+    adapter = adapters.get_adapter(endpoint.channel)
+    adapter.validate_outbound(conversation, text)
+    recipient = recipient_identity(conversation, endpoint)
+    if recipient is None:
+        raise adapters.OutboundRefused(
+            f"No {endpoint.get_channel_display()} address is known for this contact.",
+            code="no_recipient",
+        )
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        kind=Message.Kind.MESSAGE,
+        channel=endpoint.channel,
+        endpoint=endpoint,
+        recipient_identity=recipient,
+        author=author,
+        text=text,
+        html=html,
+        delivery_status=Message.DeliveryStatus.QUEUED,
+        next_attempt_at=now,
+        metadata=metadata or {},
+        occurred_at=now,
+    )
+    for item in attachments:
+        store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
+    conversation.last_outbound_at = now
+    conversation.last_activity_at = now
+    clock.stop(conversation)
+    conversation.save()
+
+    payload = message_payload(message)
+    webhooks.emit("message.created", payload)
+    realtime.publish(conversation, "message.created", payload)
+    message_id = message.pk
+
+    def enqueue() -> None:
+        from hub.tasks import deliver_message
+
+        deliver_message.delay(message_id)
+
+    transaction.on_commit(enqueue)
+    return message
+
+
+def deliver(message_id: int) -> Message:
+    """Send one queued message through its channel adapter. Idempotent: a message that is no
+    longer queued is left alone, and the row lock keeps two workers from sending it twice.
+
+    Raises ``adapters.DeliveryError`` when the adapter fails (the caller retries or gives up).
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("conversation", "endpoint", "recipient_identity")
+            .get(pk=message_id)
+        )
+        if message.delivery_status != Message.DeliveryStatus.QUEUED:
+            return message
+        result = adapters.get_adapter(message.channel).send(message)
+        message.delivery_status = (
+            Message.DeliveryStatus.DELIVERED if result.delivered else Message.DeliveryStatus.SENT
+        )
+        if result.provider_message_id:
+            message.provider_message_id = result.provider_message_id
+        message.delivery_attempts += 1
+        message.delivery_error = ""
+        message.next_attempt_at = None
+        message.save()
+        realtime.publish(message.conversation, "message.updated", message_payload(message))
+        return message
+
+
+def backoff_seconds(attempt: int) -> int:
+    """Exponential backoff: 10 s, 20 s, 40 s ... capped (attempt counts from 0)."""
+    return int(min(settings.HUB["DELIVERY_BACKOFF_CAP"], 10 * 2**attempt))
+
+
+@transaction.atomic
+def record_delivery_failure(message_id: int, reason: str, *, final: bool, retry_in: int = 0) -> None:
+    message = Message.objects.select_for_update().select_related("conversation").get(pk=message_id)
+    if message.delivery_status != Message.DeliveryStatus.QUEUED:
+        return
+    message.delivery_attempts += 1
+    message.delivery_error = reason[:2000]
+    if final:
+        message.delivery_status = Message.DeliveryStatus.FAILED
+        message.next_attempt_at = None
+    else:
+        message.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    message.save()
+    realtime.publish(message.conversation, "message.updated", message_payload(message))
+
+
+@transaction.atomic
+def update_delivery_status(
+    endpoint: Endpoint, provider_message_id: str, status: str, *, error: str = ""
+) -> Message | None:
+    """Apply a provider's delivery callback. Never moves a status backwards."""
+    message = (
+        Message.objects.select_for_update()
+        .select_related("conversation")
+        .filter(endpoint=endpoint, provider_message_id=provider_message_id,
+                direction=Message.Direction.OUTBOUND)
+        .first()
+    )
+    if message is None:
+        return None
+    current = _STATUS_RANK.get(message.delivery_status, -1)
+    if _STATUS_RANK.get(status, -1) <= current:
+        return message
+    message.delivery_status = status
+    if error:
+        message.delivery_error = error[:2000]
+    message.save(update_fields=["delivery_status", "delivery_error", "updated_at"])
+    realtime.publish(message.conversation, "message.updated", message_payload(message))
+    return message
+
+
+def stalled_deliveries(limit: int = 500) -> list[int]:
+    """Queued messages whose next attempt is overdue: their broker task was lost."""
+    now = timezone.now()
+    cutoff = now - settings.HUB["STALLED_DELIVERY_AFTER"]
+    ids = list(
+        Message.objects.filter(
+            delivery_status=Message.DeliveryStatus.QUEUED, next_attempt_at__lt=cutoff
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    # Claimed for another full interval, so a worker that is down does not pile up copies.
+    Message.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids

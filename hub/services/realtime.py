@@ -1,0 +1,50 @@
+"""Realtime fan-out to agents (and, through their own groups, channel widgets) via Channels.
+
+Pushes happen after commit and never fail the state change that caused them: a client that
+misses a push resyncs from its timeline cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+ALL_AGENTS_GROUP = "hub.agents.all"
+
+
+def team_group(team_id: int) -> str:
+    return f"hub.team.{team_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"hub.conversation.{conversation_id}"
+
+
+def _send(groups: list[str], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # noqa: BLE001 - realtime is best effort; clients resync from the cursor
+        logger.warning("realtime push failed", exc_info=True)
+
+
+def publish(conversation, event: str, data: dict[str, Any]) -> None:
+    """Push ``event`` about ``conversation`` to its team, its watchers and all-seeing agents."""
+    message = {
+        "type": "hub.event",
+        "event": event,
+        "conversation_id": conversation.pk,
+        "team_id": conversation.team_id,
+        "data": data,
+    }
+    groups = [team_group(conversation.team_id), conversation_group(conversation.pk), ALL_AGENTS_GROUP]
+    transaction.on_commit(lambda: _send(groups, message))

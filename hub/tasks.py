@@ -1,0 +1,70 @@
+"""Celery tasks of the hub. They take ids, are idempotent and safe to retry."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from hub import adapters
+from hub.services import outbound, webhooks
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_message(self, message_id: int) -> str:
+    """Deliver a queued outbound message; retry with exponential backoff on failure."""
+    attempt = self.request.retries
+    try:
+        message = outbound.deliver(message_id)
+    except adapters.DeliveryError as exc:
+        final = exc.permanent or attempt + 1 >= settings.HUB["DELIVERY_MAX_ATTEMPTS"]
+        countdown = outbound.backoff_seconds(attempt)
+        outbound.record_delivery_failure(message_id, exc.reason, final=final, retry_in=countdown)
+        if final:
+            logger.warning("message %s failed for good: %s", message_id, exc.reason)
+            return "failed"
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        # An adapter bug or an outage it did not classify: retry like a transient failure.
+        logger.exception("delivering message %s raised", message_id)
+        final = attempt + 1 >= settings.HUB["DELIVERY_MAX_ATTEMPTS"]
+        countdown = outbound.backoff_seconds(attempt)
+        outbound.record_delivery_failure(
+            message_id, f"{type(exc).__name__}: {exc}", final=final, retry_in=countdown
+        )
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    return message.delivery_status
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> str:
+    attempt = self.request.retries
+    try:
+        webhooks.deliver(delivery_id)
+    except webhooks.WebhookFailed as exc:
+        if attempt + 1 >= settings.HUB["WEBHOOK_MAX_ATTEMPTS"]:
+            webhooks.give_up(delivery_id)
+            return "failed"
+        raise self.retry(exc=exc, countdown=outbound.backoff_seconds(attempt)) from exc
+    return "ok"
+
+
+@shared_task
+def requeue_stalled_deliveries() -> int:
+    """Beat: hand queued messages and webhook deliveries whose task was lost to the worker again.
+
+    Only overdue rows are read (a partial index on queued messages), so the cost follows what is
+    stalled, not what was ever sent.
+    """
+    message_ids = outbound.stalled_deliveries()
+    for message_id in message_ids:
+        deliver_message.delay(message_id)
+    delivery_ids = webhooks.pending_stalled(settings.HUB["STALLED_DELIVERY_AFTER"])
+    for delivery_id in delivery_ids:
+        deliver_webhook.delay(delivery_id)
+    return len(message_ids) + len(delivery_ids)
