@@ -2,7 +2,7 @@
 
 from hub.services.conversations import add_note, assign, reopen, resolve, snooze
 from hub.services.errors import ServiceError
-from hub.services.ingest import IngestOutcome, ingest, ingest_with_outcome, on_ingested
+from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome, on_ingested
 from hub.services.outbound import deliver, send_reply, update_delivery_status
 
 __all__ = [

@@ -20,7 +20,7 @@ from hub.payloads import message_payload
 from hub.sanitize import html_to_text, sanitize_html
 from hub.services import clock, realtime, webhooks
 from hub.services.errors import ServiceError
-from hub.services.ingest import store_attachment
+from hub.services.ingestion import store_attachment
 from hub.text import clean_text
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,118 @@
+"""Test set-up: real PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI), SQLite and
+the embedded redis-server otherwise. Celery runs tasks eagerly unless a test starts a real worker."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import pytest
+from django.conf import settings
+
+from config import embedded_redis
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server(tmp_path_factory):
+    """With no REDIS_URL, the embedded redis-server the hub uses in ``make run``."""
+    if not settings.EMBEDDED_REDIS or _port_open(embedded_redis.port()):
+        yield settings.REDIS_URL
+        return
+    proc = subprocess.Popen(  # noqa: S603
+        embedded_redis.command(tmp_path_factory.mktemp("redis")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if _port_open(embedded_redis.port()):
+            break
+        time.sleep(0.05)
+    yield settings.REDIS_URL
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "hub.mail.LocalOutboxEmailBackend"
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def http_mock():
+    """Fake providers' HTTP APIs at the boundary: an unregistered URL raises ConnectionError, so
+    no test reaches the network by accident. Tests register the responses they expect."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru("http://127.0.0.1")
+        mock.add_passthru("http://localhost")
+        yield mock
+
+
+@pytest.fixture
+def team(db):
+    from tests.factories import TeamFactory
+
+    return TeamFactory()
+
+
+@pytest.fixture
+def agent(team):
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def api_endpoint(team):
+    from tests.factories import EndpointFactory
+
+    return EndpointFactory(team=team)
+
+
+@pytest.fixture
+def endpoint_for(team):
+    """``endpoint_for("sms")`` -> an endpoint of that channel in the agent's team."""
+    from tests.factories import EndpointFactory
+
+    addresses = {
+        "email": "support@shop.example",
+        "sms": "+390212345678",
+        "whatsapp": "+390212345679",
+        "chat": "website",
+        "api": "integrations",
+    }
+
+    def make(channel: str, **kwargs):
+        kwargs.setdefault("address", addresses[channel])
+        return EndpointFactory(channel=channel, team=team, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run ``transaction.on_commit`` callbacks of the block, as a real commit would."""
+
+    def runner():
+        return django_capture_on_commit_callbacks(execute=True)
+
+    return runner
