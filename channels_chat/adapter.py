@@ -32,6 +32,6 @@ class ChatAdapter(adapters.ChannelAdapter):
                 visitor_group(message.recipient_identity_id),
                 {"type": "chat.message", "message": message_payload(message)},
             )
-        except Exception as exc:  # noqa: BLE001 - the channel layer is this channel's transport
+        except Exception as exc:
             raise adapters.DeliveryError(f"channel layer: {exc}") from exc
         return adapters.SendResult(provider_message_id=f"chat-{message.pk}")

@@ -56,7 +56,9 @@ class EmailAdapter(adapters.ChannelAdapter):
         subject = conversation.subject or f"Conversation #{conversation.pk}"
         if not subject.lower().startswith("re:") and earlier:
             subject = f"Re: {subject}"
-        subject = f"{subject} [#{conversation.pk}]" if f"[#{conversation.pk}]" not in subject else subject
+        subject = (
+            f"{subject} [#{conversation.pk}]" if f"[#{conversation.pk}]" not in subject else subject
+        )
         email = EmailMultiAlternatives(
             subject=subject,
             body=message.text,
@@ -72,7 +74,7 @@ class EmailAdapter(adapters.ChannelAdapter):
                 email.attach(attachment.filename, fh.read(), attachment.content_type)
         try:
             email.send(fail_silently=False)
-        except Exception as exc:  # noqa: BLE001 - any backend error is a delivery failure
+        except Exception as exc:
             raise adapters.DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         status = getattr(email, "anymail_status", None)
         if status is not None and status.message_id:

@@ -27,7 +27,10 @@ class _TwilioAdapter(adapters.ChannelAdapter):
         credentials = twilio_credentials(endpoint)
         if credentials is None:
             record_local_delivery(
-                message, channel=self.channel, recipient=to, body=message.text,
+                message,
+                channel=self.channel,
+                recipient=to,
+                body=message.text,
                 payload={"from": sender, "to": to},
             )
             return adapters.SendResult(provider_message_id=f"local-{message.pk}")
@@ -39,7 +42,9 @@ class _TwilioAdapter(adapters.ChannelAdapter):
             sent = client.messages.create(to=to, from_=sender, body=message.text)
         except TwilioRestException as exc:
             permanent = 400 <= (exc.status or 500) < 500 and exc.status != 429
-            raise adapters.DeliveryError(f"Twilio {exc.code}: {exc.msg}", permanent=permanent) from exc
+            raise adapters.DeliveryError(
+                f"Twilio {exc.code}: {exc.msg}", permanent=permanent
+            ) from exc
         except TwilioException as exc:
             raise adapters.DeliveryError(f"Twilio: {exc}") from exc
         return adapters.SendResult(provider_message_id=sent.sid)

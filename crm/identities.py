@@ -8,8 +8,8 @@ numbers become E.164 through ``phonenumbers``.
 from __future__ import annotations
 
 import os
-from email.headerregistry import Address
-from email.errors import HeaderParseError
+import re
+from email.utils import parseaddr
 
 import phonenumbers
 
@@ -22,15 +22,18 @@ class InvalidIdentity(ValueError):
     """The value cannot be an identity of that kind."""
 
 
+_LOCAL_PART = re.compile(r"^[^\s@<>(),;:\\\"\[\]]+$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([^\s@.<>()\[\],;:]{1,63}\.)+[^\s@.<>()\[\],;:0-9]{2,63}$")
+
+
 def normalise_email(value: str) -> str:
-    value = value.strip()
-    try:
-        address = Address(addr_spec=value)
-    except (HeaderParseError, ValueError, IndexError) as exc:
-        raise InvalidIdentity(f"not an email address: {value!r}") from exc
-    if not address.username or not address.domain or "." not in address.domain:
+    """Lower-cased ``local@domain``. Accepts ``Name <addr>`` and internationalised addresses."""
+    _, address = parseaddr(value.strip())
+    address = address or value.strip()
+    local, at, domain = address.rpartition("@")
+    if not at or not _LOCAL_PART.match(local) or not _DOMAIN.match(domain) or len(address) > 320:
         raise InvalidIdentity(f"not an email address: {value!r}")
-    return f"{address.username}@{address.domain}".lower()
+    return f"{local}@{domain}".lower()
 
 
 def normalise_phone(value: str, region: str | None = None) -> str:

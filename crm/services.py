@@ -52,7 +52,9 @@ def add_identity(contact: Contact, kind: str, value: str, *, display_name: str =
 
 class IdentityTaken(Exception):
     def __init__(self, identity: Identity):
-        super().__init__(f"{identity.kind} {identity.value} belongs to contact {identity.contact_id}")
+        super().__init__(
+            f"{identity.kind} {identity.value} belongs to contact {identity.contact_id}"
+        )
         self.identity = identity
 
 
@@ -70,5 +72,7 @@ def create_contact(
         name=name, company=company, language=language, attributes=attributes or {}
     )
     for item in identities or []:
-        add_identity(contact, item["kind"], item["value"], display_name=item.get("display_name", ""))
+        add_identity(
+            contact, item["kind"], item["value"], display_name=item.get("display_name", "")
+        )
     return contact

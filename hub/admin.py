@@ -42,8 +42,17 @@ class TimelineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["occurred_at", "kind", "direction", "channel", "sender_identity", "author",
-              "event_type", "text", "delivery_status"]
+    fields = [
+        "occurred_at",
+        "kind",
+        "direction",
+        "channel",
+        "sender_identity",
+        "author",
+        "event_type",
+        "text",
+        "delivery_status",
+    ]
     readonly_fields = fields
     ordering = ["occurred_at", "id"]
 
@@ -56,15 +65,34 @@ class TimelineInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "subject_or_id", "contact", "channel", "status", "assignee", "team",
-                    "due_at", "last_activity_at"]
+    list_display = [
+        "id",
+        "subject_or_id",
+        "contact",
+        "channel",
+        "status",
+        "assignee",
+        "team",
+        "due_at",
+        "last_activity_at",
+    ]
     list_filter = ["status", "channel", "team", "endpoint"]
     search_fields = ["subject", "contact__name", "contact__identities__value"]
     list_select_related = ["contact", "assignee", "team"]
     raw_id_fields = ["contact"]
-    readonly_fields = ["reply_token", "waiting_since", "due_at", "last_activity_at",
-                       "last_inbound_at", "last_outbound_at", "resolved_at", "created_at",
-                       "updated_at", "status", "assignee"]
+    readonly_fields = [
+        "reply_token",
+        "waiting_since",
+        "due_at",
+        "last_activity_at",
+        "last_inbound_at",
+        "last_outbound_at",
+        "resolved_at",
+        "created_at",
+        "updated_at",
+        "status",
+        "assignee",
+    ]
     inlines = [TimelineInline]
     actions = ["assign_to_me", "resolve_selected", "reopen_selected"]
     date_hierarchy = "last_activity_at"
@@ -93,7 +121,8 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Assign to me"))
     def assign_to_me(self, request, queryset):
         self._each(
-            request, queryset,
+            request,
+            queryset,
             lambda c: services.assign(c, assignee=request.user, by=request.user),
             lambda n: ngettext("%d conversation assigned.", "%d conversations assigned.", n) % n,
         )
@@ -101,14 +130,18 @@ class ConversationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Resolve"))
     def resolve_selected(self, request, queryset):
         self._each(
-            request, queryset, lambda c: services.resolve(c, by=request.user),
+            request,
+            queryset,
+            lambda c: services.resolve(c, by=request.user),
             lambda n: ngettext("%d conversation resolved.", "%d conversations resolved.", n) % n,
         )
 
     @admin.action(description=_("Reopen"))
     def reopen_selected(self, request, queryset):
         self._each(
-            request, queryset, lambda c: services.reopen(c, by=request.user),
+            request,
+            queryset,
+            lambda c: services.reopen(c, by=request.user),
             lambda n: ngettext("%d conversation reopened.", "%d conversations reopened.", n) % n,
         )
 
@@ -122,8 +155,15 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "conversation", "kind", "direction", "channel", "delivery_status",
-                    "occurred_at"]
+    list_display = [
+        "id",
+        "conversation",
+        "kind",
+        "direction",
+        "channel",
+        "delivery_status",
+        "occurred_at",
+    ]
     list_filter = ["kind", "direction", "channel", "delivery_status", "is_auto_reply"]
     search_fields = ["provider_message_id", "sender_identity__value"]
     raw_id_fields = ["conversation", "sender_identity", "recipient_identity", "author", "endpoint"]
@@ -138,8 +178,15 @@ class LocalDeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "channel", "recipient", "subject", "created_at"]
     list_filter = ["channel"]
     search_fields = ["recipient", "subject", "body"]
-    readonly_fields = ["message", "channel", "recipient", "subject", "body", "payload",
-                       "created_at"]
+    readonly_fields = [
+        "message",
+        "channel",
+        "recipient",
+        "subject",
+        "body",
+        "payload",
+        "created_at",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -165,13 +212,31 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "subscription", "status", "attempts", "response_status",
-                    "created_at", "delivered_at"]
+    list_display = [
+        "id",
+        "event_type",
+        "subscription",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "event_type"]
     search_fields = ["event_id"]
-    readonly_fields = ["subscription", "event_id", "event_type", "payload", "status", "attempts",
-                       "response_status", "response_body", "last_error", "created_at",
-                       "delivered_at"]
+    readonly_fields = [
+        "subscription",
+        "event_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "response_status",
+        "response_body",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    ]
     actions = ["redeliver"]
     list_select_related = ["subscription"]
 

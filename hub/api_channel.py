@@ -52,7 +52,10 @@ class ApiChannelAdapter(adapters.ChannelAdapter):
             headers[webhooks.SIGNATURE_HEADER] = webhooks.sign(secret, raw)
         try:
             response = requests.post(
-                url, data=raw, headers=headers, timeout=settings.HUB["WEBHOOK_TIMEOUT"],
+                url,
+                data=raw,
+                headers=headers,
+                timeout=settings.HUB["WEBHOOK_TIMEOUT"],
                 allow_redirects=False,
             )
         except requests.RequestException as exc:

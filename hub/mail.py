@@ -18,7 +18,11 @@ class LocalOutboxEmailBackend(BaseEmailBackend):
             hub_id = email.extra_headers.get(HUB_MESSAGE_HEADER)
             message = Message.objects.filter(pk=hub_id).first() if hub_id else None
             html = next(
-                (content for content, mime in getattr(email, "alternatives", []) if mime == "text/html"),
+                (
+                    content
+                    for content, mime in getattr(email, "alternatives", [])
+                    if mime == "text/html"
+                ),
                 "",
             )
             record_local_delivery(

@@ -42,7 +42,7 @@ def _new_public_key() -> str:
 
 
 class Endpoint(models.Model):
-    """An address the hub receives on: a mailbox, a phone number, a website widget, an API source."""
+    """An address the hub receives on: mailbox, phone number, website widget, API source."""
 
     name = models.CharField(_("name"), max_length=120)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -129,7 +129,9 @@ class Conversation(models.Model):
             models.Index(fields=["-last_activity_at", "-id"], name="hub_conv_activity_idx"),
             models.Index(fields=["status", "-last_activity_at"], name="hub_conv_status_idx"),
             models.Index(fields=["team", "-last_activity_at"], name="hub_conv_team_idx"),
-            models.Index(fields=["contact", "endpoint", "-last_activity_at"], name="hub_conv_contact_idx"),
+            models.Index(
+                fields=["contact", "endpoint", "-last_activity_at"], name="hub_conv_contact_idx"
+            ),
             models.Index(fields=["updated_at"], name="hub_conv_updated_idx"),
             models.Index(
                 fields=["due_at"], name="hub_conv_due_idx", condition=Q(due_at__isnull=False)

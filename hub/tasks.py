@@ -13,32 +13,40 @@ from hub.services import outbound, webhooks
 logger = logging.getLogger(__name__)
 
 
+class RetryLater(Exception):
+    def __init__(self, countdown: int, cause: Exception):
+        super().__init__(str(cause))
+        self.countdown = countdown
+        self.cause = cause
+
+
+def attempt_delivery(message_id: int, attempt: int) -> str:
+    """One delivery attempt (``attempt`` counts from 0). Returns the message's delivery status,
+    or raises ``RetryLater`` with the backoff before the next attempt."""
+    try:
+        return outbound.deliver(message_id).delivery_status
+    except adapters.DeliveryError as exc:
+        permanent, reason, cause = exc.permanent, exc.reason, exc
+    except Exception as exc:
+        # An adapter bug or an outage it did not classify: retried like a transient failure.
+        logger.exception("delivering message %s raised", message_id)
+        permanent, reason, cause = False, f"{type(exc).__name__}: {exc}", exc
+    final = permanent or attempt + 1 >= settings.HUB["DELIVERY_MAX_ATTEMPTS"]
+    countdown = outbound.backoff_seconds(attempt)
+    outbound.record_delivery_failure(message_id, reason, final=final, retry_in=countdown)
+    if final:
+        logger.warning("message %s failed for good: %s", message_id, reason)
+        return "failed"
+    raise RetryLater(countdown, cause)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def deliver_message(self, message_id: int) -> str:
     """Deliver a queued outbound message; retry with exponential backoff on failure."""
-    attempt = self.request.retries
     try:
-        message = outbound.deliver(message_id)
-    except adapters.DeliveryError as exc:
-        final = exc.permanent or attempt + 1 >= settings.HUB["DELIVERY_MAX_ATTEMPTS"]
-        countdown = outbound.backoff_seconds(attempt)
-        outbound.record_delivery_failure(message_id, exc.reason, final=final, retry_in=countdown)
-        if final:
-            logger.warning("message %s failed for good: %s", message_id, exc.reason)
-            return "failed"
-        raise self.retry(exc=exc, countdown=countdown) from exc
-    except Exception as exc:
-        # An adapter bug or an outage it did not classify: retry like a transient failure.
-        logger.exception("delivering message %s raised", message_id)
-        final = attempt + 1 >= settings.HUB["DELIVERY_MAX_ATTEMPTS"]
-        countdown = outbound.backoff_seconds(attempt)
-        outbound.record_delivery_failure(
-            message_id, f"{type(exc).__name__}: {exc}", final=final, retry_in=countdown
-        )
-        if final:
-            return "failed"
-        raise self.retry(exc=exc, countdown=countdown) from exc
-    return message.delivery_status
+        return attempt_delivery(message_id, self.request.retries)
+    except RetryLater as later:
+        raise self.retry(exc=later.cause, countdown=later.countdown) from later.cause
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

@@ -1,5 +1,5 @@
 """Test set-up: real PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI), SQLite and
-the embedded redis-server otherwise. Celery runs tasks eagerly unless a test starts a real worker."""
+the embedded redis-server otherwise. Celery runs tasks eagerly unless a test starts a worker."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def redis_server(tmp_path_factory):
     if not settings.EMBEDDED_REDIS or _port_open(embedded_redis.port()):
         yield settings.REDIS_URL
         return
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         embedded_redis.command(tmp_path_factory.mktemp("redis")),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -3,9 +3,9 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from crm.models import Contact, Identity
+from crm.models import Company, Contact, Identity
 from hub.inbound import InboundMessage
-from hub.models import Channel, Endpoint, Team
+from hub.models import Channel, Conversation, Endpoint, Message, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -76,3 +76,38 @@ def inbound(endpoint: Endpoint, sender: str = "customer-1", **kwargs) -> Inbound
         sender_address=sender,
         **kwargs,
     )
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.Sequence(lambda n: f"company{n}.example")
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    """A conversation made directly (no ingest): for tests that need many rows in given states."""
+
+    class Meta:
+        model = Conversation
+
+    contact = factory.SubFactory(ContactFactory)
+    endpoint = factory.SubFactory(EndpointFactory)
+    channel = factory.LazyAttribute(lambda o: o.endpoint.channel)
+    team = factory.LazyAttribute(lambda o: o.endpoint.team)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """An inbound message stored directly on a conversation (no ingest)."""
+
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    direction = Message.Direction.INBOUND
+    kind = Message.Kind.MESSAGE
+    channel = factory.LazyAttribute(lambda o: o.conversation.channel)
+    endpoint = factory.LazyAttribute(lambda o: o.conversation.endpoint)
+    text = factory.Sequence(lambda n: f"Message {n}")
+    delivery_status = Message.DeliveryStatus.RECEIVED

@@ -75,8 +75,11 @@ def test_email_references_thread_into_the_earlier_conversation_in_any_order(endp
     first = ingest(inbound(mailbox, "anna@example.com", provider_message_id="a@x", subject="Q"))
     # The reply names only an older ancestor in References (In-Reply-To points to a mail we
     # never saw): it still threads.
-    reply = ingest(inbound(mailbox, "bob@example.com", provider_message_id="c@x",
-                           references=["b@unknown", "a@x"]))
+    reply = ingest(
+        inbound(
+            mailbox, "bob@example.com", provider_message_id="c@x", references=["b@unknown", "a@x"]
+        )
+    )
     assert reply.conversation_id == first.conversation_id
 
 
@@ -84,8 +87,11 @@ def test_reply_token_threads_whoever_writes(endpoint_for):
     mailbox = endpoint_for("email")
     first = ingest(inbound(mailbox, "anna@example.com", provider_message_id="t1@x"))
     token = first.conversation.reply_token
-    cc = ingest(inbound(mailbox, "colleague@example.com", provider_message_id="t2@x",
-                        conversation_token=token))
+    cc = ingest(
+        inbound(
+            mailbox, "colleague@example.com", provider_message_id="t2@x", conversation_token=token
+        )
+    )
     assert cc.conversation_id == first.conversation_id
     assert cc.sender_identity.value == "colleague@example.com"
 
@@ -93,10 +99,22 @@ def test_reply_token_threads_whoever_writes(endpoint_for):
 def test_subject_reference_threads_only_the_same_contact(endpoint_for):
     mailbox = endpoint_for("email")
     first = ingest(inbound(mailbox, "anna@example.com", provider_message_id="s1@x"))
-    same = ingest(inbound(mailbox, "anna@example.com", provider_message_id="s2@x",
-                          conversation_ref=first.conversation_id))
-    stranger = ingest(inbound(mailbox, "mallory@example.com", provider_message_id="s3@x",
-                              conversation_ref=first.conversation_id))
+    same = ingest(
+        inbound(
+            mailbox,
+            "anna@example.com",
+            provider_message_id="s2@x",
+            conversation_ref=first.conversation_id,
+        )
+    )
+    stranger = ingest(
+        inbound(
+            mailbox,
+            "mallory@example.com",
+            provider_message_id="s3@x",
+            conversation_ref=first.conversation_id,
+        )
+    )
     assert same.conversation_id == first.conversation_id
     assert stranger.conversation_id != first.conversation_id
 
@@ -131,8 +149,16 @@ def test_auto_reply_neither_reopens_nor_starts_the_clock(endpoint_for):
     mailbox = endpoint_for("email")
     first = ingest(inbound(mailbox, "anna@example.com", provider_message_id="o1@x"))
     resolve(first.conversation)
-    ooo = ingest(inbound(mailbox, "anna@example.com", provider_message_id="o2@x",
-                         references=["o1@x"], is_auto_reply=True, text="Out of office"))
+    ooo = ingest(
+        inbound(
+            mailbox,
+            "anna@example.com",
+            provider_message_id="o2@x",
+            references=["o1@x"],
+            is_auto_reply=True,
+            text="Out of office",
+        )
+    )
     conversation = Conversation.objects.get(pk=first.conversation_id)
     assert ooo.conversation_id == conversation.pk
     assert ooo.is_auto_reply
@@ -166,20 +192,24 @@ def test_timeline_is_ordered_by_when_messages_happened_not_arrival(endpoint_for)
     sms = endpoint_for("sms")
     now = timezone.now()
     late = ingest(inbound(sms, "+393471234567", text="second", received_at=now))
-    early = ingest(inbound(sms, "+393471234567", text="first", received_at=now - timedelta(minutes=3)))
+    early = ingest(
+        inbound(sms, "+393471234567", text="first", received_at=now - timedelta(minutes=3))
+    )
     texts = list(late.conversation.messages.filter(kind="message").values_list("text", flat=True))
     assert texts == ["first", "second"]
     assert early.conversation.last_activity_at == now
 
 
 def test_html_is_sanitised_and_text_derived_when_missing(api_endpoint):
-    message = ingest(inbound(
-        api_endpoint,
-        text="",
-        html='<p onclick="steal()">Ciao <b>Anna</b><script>alert(1)</script></p>'
-             '<img src="https://tracker.example/pixel.gif"><a href="javascript:alert(1)">x</a>'
-             '<form action="https://evil.example"><input name="pw"></form>',
-    ))
+    message = ingest(
+        inbound(
+            api_endpoint,
+            text="",
+            html='<p onclick="steal()">Ciao <b>Anna</b><script>alert(1)</script></p>'
+            '<img src="https://tracker.example/pixel.gif"><a href="javascript:alert(1)">x</a>'
+            '<form action="https://evil.example"><input name="pw"></form>',
+        )
+    )
     assert "<script" not in message.html and "onclick" not in message.html
     assert "tracker.example" not in message.html
     assert "javascript:" not in message.html
@@ -190,10 +220,15 @@ def test_html_is_sanitised_and_text_derived_when_missing(api_endpoint):
 
 def test_attachments_are_stored_with_their_bytes(api_endpoint):
     content = b"%PDF-1.4 fake but bytes are bytes \x00\xff"
-    message = ingest(inbound(api_endpoint, attachments=[
-        InboundAttachment("fattura.pdf", "application/pdf", content),
-        InboundAttachment("../../etc/passwd", "", b"root:x", content_id="<img1>"),
-    ]))
+    message = ingest(
+        inbound(
+            api_endpoint,
+            attachments=[
+                InboundAttachment("fattura.pdf", "application/pdf", content),
+                InboundAttachment("../../etc/passwd", "", b"root:x", content_id="<img1>"),
+            ],
+        )
+    )
     stored = list(message.attachments.order_by("id"))
     assert [a.filename for a in stored] == ["fattura.pdf", ".._.._etc_passwd"]
     assert stored[0].size == len(content) and stored[0].file.read() == content
@@ -241,7 +276,9 @@ def test_side_effects_wait_for_commit(api_endpoint, on_commit, http_mock):
             assert seen == []  # not before commit
             # Webhook deliveries are outbox rows written in the same transaction.
             assert set(WebhookDelivery.objects.values_list("event_type", flat=True)) == {
-                "conversation.created", "message.created"}
+                "conversation.created",
+                "message.created",
+            }
         assert callbacks
         assert seen == [message.pk]
         # ...and after commit the worker task delivered both events.

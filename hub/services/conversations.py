@@ -71,9 +71,7 @@ def assign(
         if not assignee.is_active:
             raise ServiceError("That user is not active.", field="assignee")
         if not _may_handle(assignee, new_team):
-            raise ServiceError(
-                f"{assignee} is not a member of team {new_team}.", field="assignee"
-            )
+            raise ServiceError(f"{assignee} is not a member of team {new_team}.", field="assignee")
     changes = {}
     if new_team.pk != conversation.team_id:
         changes["team_id"] = [conversation.team_id, new_team.pk]
@@ -88,8 +86,13 @@ def assign(
         text = f"Assigned to {assignee}" if assignee else "Unassigned"
         record_event(conversation, "assigned", text=text, author=by, metadata=changes)
     if "team_id" in changes:
-        record_event(conversation, "team_changed", text=f"Moved to team {new_team}", author=by,
-                     metadata=changes)
+        record_event(
+            conversation,
+            "team_changed",
+            text=f"Moved to team {new_team}",
+            author=by,
+            metadata=changes,
+        )
     conversation_changed(conversation, changes)
     return conversation
 
@@ -140,7 +143,12 @@ def snooze(conversation: Conversation, *, until: datetime, by=None) -> Conversat
     previous = conversation.status
     conversation.status = Conversation.Status.SNOOZED
     conversation.snoozed_until = until
-    record_event(conversation, "snoozed", text=f"Snoozed until {until.isoformat()}", author=by,
-                 metadata={"until": until.isoformat()})
+    record_event(
+        conversation,
+        "snoozed",
+        text=f"Snoozed until {until.isoformat()}",
+        author=by,
+        metadata={"until": until.isoformat()},
+    )
     conversation_changed(conversation, {"status": [previous, conversation.status]})
     return conversation

@@ -223,8 +223,11 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     webhooks.emit("message.created", msg_data)
     realtime.publish(conversation, "message.created", msg_data)
     if inbound.is_auto_reply and conversation.status == Conversation.Status.RESOLVED:
-        record_event(conversation, "auto_reply_received",
-                     text="Automatic reply received; the conversation stays resolved.")
+        record_event(
+            conversation,
+            "auto_reply_received",
+            text="Automatic reply received; the conversation stays resolved.",
+        )
 
     outcome = IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
     if _inbound_hooks:

@@ -74,9 +74,11 @@ def send_reply(
     Raises ``adapters.OutboundRefused`` when the channel cannot take it (too long, no address,
     opted out, outside a window) and ``ServiceError`` for an empty reply.
     """
-    conversation = Conversation.objects.select_for_update().select_related(
-        "endpoint", "contact"
-    ).get(pk=conversation.pk)
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("endpoint", "contact")
+        .get(pk=conversation.pk)
+    )
     html = sanitize_html(html)
     text = clean_text(text) or html_to_text(html)
     if not text and not attachments:
@@ -135,7 +137,7 @@ def deliver(message_id: int) -> Message:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
             .select_related("conversation", "endpoint", "recipient_identity")
             .get(pk=message_id)
         )
@@ -157,12 +159,19 @@ def deliver(message_id: int) -> Message:
 
 def backoff_seconds(attempt: int) -> int:
     """Exponential backoff: 10 s, 20 s, 40 s ... capped (attempt counts from 0)."""
-    return int(min(settings.HUB["DELIVERY_BACKOFF_CAP"], 10 * 2**attempt))
+    base = settings.HUB["DELIVERY_BACKOFF_BASE"]
+    return max(1, int(min(settings.HUB["DELIVERY_BACKOFF_CAP"], base * 2**attempt)))
 
 
 @transaction.atomic
-def record_delivery_failure(message_id: int, reason: str, *, final: bool, retry_in: int = 0) -> None:
-    message = Message.objects.select_for_update().select_related("conversation").get(pk=message_id)
+def record_delivery_failure(
+    message_id: int, reason: str, *, final: bool, retry_in: int = 0
+) -> None:
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation")
+        .get(pk=message_id)
+    )
     if message.delivery_status != Message.DeliveryStatus.QUEUED:
         return
     message.delivery_attempts += 1
@@ -182,10 +191,13 @@ def update_delivery_status(
 ) -> Message | None:
     """Apply a provider's delivery callback. Never moves a status backwards."""
     message = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("conversation")
-        .filter(endpoint=endpoint, provider_message_id=provider_message_id,
-                direction=Message.Direction.OUTBOUND)
+        .filter(
+            endpoint=endpoint,
+            provider_message_id=provider_message_id,
+            direction=Message.Direction.OUTBOUND,
+        )
         .first()
     )
     if message is None:

@@ -33,7 +33,7 @@ def _send(groups: list[str], message: dict[str, Any]) -> None:
     try:
         for group in groups:
             async_to_sync(layer.group_send)(group, message)
-    except Exception:  # noqa: BLE001 - realtime is best effort; clients resync from the cursor
+    except Exception:
         logger.warning("realtime push failed", exc_info=True)
 
 
@@ -46,5 +46,9 @@ def publish(conversation, event: str, data: dict[str, Any]) -> None:
         "team_id": conversation.team_id,
         "data": data,
     }
-    groups = [team_group(conversation.team_id), conversation_group(conversation.pk), ALL_AGENTS_GROUP]
+    groups = [
+        team_group(conversation.team_id),
+        conversation_group(conversation.pk),
+        ALL_AGENTS_GROUP,
+    ]
     transaction.on_commit(lambda: _send(groups, message))

@@ -1,0 +1,158 @@
+"""The outbox with a real Celery worker process and the real broker (Redis): a reply is stored,
+the worker delivers it, a provider failure is retried with backoff, and webhooks go out signed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from hub.models import Message, WebhookDelivery, WebhookSubscription
+from hub.services import ingest, send_reply
+from hub.services.webhooks import verify
+from tests.factories import EndpointFactory, TeamFactory, inbound
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """An integrator's server: answers 503 to the first reply, then 200."""
+
+    calls: list = []
+    fail_first = 1
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).calls.append((self.path, dict(self.headers), body))
+        if self.path == "/replies" and type(self).fail_first:
+            type(self).fail_first -= 1
+            self.send_response(503)
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        if self.path == "/replies" and not type(self).fail_first:
+            self.wfile.write(b'{"id": "ext-1"}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.calls, Receiver.fail_first = [], 1
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return f"sqlite:///{db['NAME']}"
+
+
+@pytest.fixture
+def worker():
+    from config.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "HUB_CELERY_QUEUE": queue,
+        "HUB_DELIVERY_BACKOFF_BASE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            queue,
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_worker_delivers_retries_and_signs(worker, receiver):
+    endpoint = EndpointFactory(
+        team=TeamFactory(),
+        settings={"delivery_url": f"{receiver}/replies", "signing_secret": "reply-secret"},
+    )
+    WebhookSubscription.objects.create(
+        url=f"{receiver}/events", secret="event-secret", events=["message.created"]
+    )
+    conversation = ingest(inbound(endpoint, "cust-1", text="Quando arriva?")).conversation
+    reply = send_reply(conversation, text="Domani mattina.")
+
+    def delivered():
+        return Message.objects.get(pk=reply.pk).delivery_status == "delivered"
+
+    ok = wait_for(delivered)
+    if not ok:
+        worker.terminate()
+        pytest.fail(
+            "worker did not deliver; its log:\n" + worker.communicate(timeout=10)[0][-4000:]
+        )
+    reply.refresh_from_db()
+    assert reply.delivery_attempts == 2  # 503 first, then accepted
+    assert reply.provider_message_id == "ext-1"
+    reply_calls = [c for c in Receiver.calls if c[0] == "/replies"]
+    assert len(reply_calls) == 2
+    assert {c[1]["Idempotency-Key"] for c in reply_calls} == {str(reply.idempotency_key)}
+    assert verify("reply-secret", reply_calls[-1][2], reply_calls[-1][1]["X-Hub-Signature-256"])
+
+    assert wait_for(lambda: WebhookDelivery.objects.filter(status="succeeded").count() == 2)
+    events = [c for c in Receiver.calls if c[0] == "/events"]
+    texts = sorted(json.loads(body)["data"]["text"] for _, _, body in events)
+    assert texts == ["Domani mattina.", "Quando arriva?"]
+    for _, headers, body in events:
+        assert verify("event-secret", body, headers["X-Hub-Signature-256"])
