@@ -1,0 +1,64 @@
+"""The set-up a new user relies on: first-run bootstrap, process files, compose stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from hub.models import Endpoint, Team
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_bootstrap_creates_the_demo_admin_once(settings, tmp_path, capsys):
+    settings.VAR_DIR = tmp_path
+    call_command("bootstrap_hub")
+    first = (tmp_path / "demo-admin.txt").read_text()
+    call_command("bootstrap_hub")
+    assert (tmp_path / "demo-admin.txt").read_text() == first
+    User = get_user_model()
+    admin = User.objects.get(username="admin")
+    password = first.split("password: ")[1].split("\n")[0]
+    assert admin.is_superuser and admin.check_password(password)
+    assert "password:" in capsys.readouterr().out
+    assert Team.objects.get(slug="support").members.filter(pk=admin.pk).exists()
+    assert sorted(Endpoint.objects.values_list("channel", flat=True)) == [
+        "api", "chat", "email", "sms", "whatsapp"]
+
+
+def _procfile(name: str) -> dict[str, str]:
+    lines = (ROOT / name).read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_procfiles_run_web_worker_and_beat():
+    production = _procfile("Procfile")
+    embedded = _procfile("Procfile.embedded")
+    assert set(production) == {"web", "worker", "beat"}
+    assert set(embedded) == {"redis", "web", "worker", "beat"}
+    assert "config.asgi:application" in production["web"]
+    assert embedded["redis"] == "python -m config.embedded_redis"
+
+
+def test_compose_stack_runs_every_process_from_one_image():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    hub_services = [services[name] for name in ("web", "worker", "beat", "migrate")]
+    assert {s["image"] for s in hub_services} == {"conversation-hub:latest"}
+    for service in hub_services:
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert "worker" in services["worker"]["command"] and "beat" in services["beat"]["command"]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "DATABASE_URL" in ci and "REDIS_URL" in ci
+    readme = (ROOT / "README.md").read_text()
+    assert "make run" in readme and "make test" in readme
