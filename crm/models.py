@@ -57,6 +57,11 @@ class Identity(models.Model):
     value = models.CharField(_("value"), max_length=320)
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
     is_verified = models.BooleanField(_("verified"), default=False)
+    # The person asked not to be messaged on this address (e.g. SMS STOP); sends are refused.
+    opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    # Messages to this address cannot be delivered (e.g. an email hard bounce).
+    undeliverable_at = models.DateTimeField(_("undeliverable since"), null=True, blank=True)
+    undeliverable_reason = models.CharField(_("undeliverable reason"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

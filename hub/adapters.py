@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from crm.models import Identity
     from hub.models import Conversation, Message
 
 
@@ -47,6 +48,15 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class ComposeNotice:
+    """A channel rule shown to the agent while composing (before sending, not after failing)."""
+
+    code: str
+    message: str
+    level: str = "info"  # info | warning | error (error: the send would be refused)
+
+
+@dataclass(frozen=True)
 class SendResult:
     provider_message_id: str = ""
     delivered: bool = False
@@ -56,14 +66,38 @@ class ChannelAdapter:
     channel: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def validate_outbound(self, conversation: Conversation, text: str) -> None:
-        """Raise ``OutboundRefused`` when the reply cannot be sent. Default: length only."""
+    def validate_outbound(
+        self, conversation: Conversation, text: str, recipient: Identity | None
+    ) -> None:
+        """Raise ``OutboundRefused`` when the reply cannot be sent.
+
+        The default refuses text over the channel's length, and recipients that opted out or are
+        undeliverable. Channel adapters extend it (WhatsApp's 24-hour window, ...).
+        """
         limit = self.capabilities.max_text_length
         if limit is not None and len(text) > limit:
             raise OutboundRefused(
                 f"Too long for {self.channel}: {len(text)} characters, at most {limit}.",
                 code="too_long",
             )
+        if recipient is not None and recipient.opted_out_at is not None:
+            raise OutboundRefused(
+                f"{recipient.value} opted out of messages on this channel.", code="opted_out"
+            )
+        if recipient is not None and recipient.undeliverable_at is not None:
+            raise OutboundRefused(
+                f"{recipient.value} is undeliverable: {recipient.undeliverable_reason}",
+                code="undeliverable",
+            )
+
+    def compose_notices(
+        self, conversation: Conversation, text: str, recipient: Identity | None
+    ) -> list[ComposeNotice]:
+        """Rules to show the agent for this draft (segments, length guidance, windows).
+
+        Adapters add their own; a refusal by ``validate_outbound`` is added by the hub.
+        """
+        return []
 
     def send(self, message: Message) -> SendResult:
         """Deliver ``message`` (called from a Celery task, inside a row lock).

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hub import adapters
 from hub.models import LocalDelivery, Message
-from hub.services import add_note, ingest, send_reply, update_delivery_status
+from hub.services import add_note, check_reply, ingest, send_reply, update_delivery_status
 from hub.services.errors import ServiceError
 from hub.services.outbound import deliver, stalled_deliveries
 from hub.services.webhooks import verify
@@ -266,3 +266,38 @@ def test_internal_note_is_never_delivered(conversation, agent, flaky, on_commit)
         note = add_note(conversation, author=agent, text="Customer is VIP")
     assert note.kind == "note" and note.delivery_status == ""
     assert adapter.sent == []
+
+
+def test_opted_out_or_undeliverable_recipients_are_refused_before_storing(conversation, flaky):
+    flaky()
+    identity = conversation.contact.identities.get()
+    identity.opted_out_at = timezone.now()
+    identity.save()
+    with pytest.raises(adapters.OutboundRefused) as excinfo:
+        send_reply(conversation, text="Hi")
+    assert excinfo.value.code == "opted_out"
+    identity.opted_out_at = None
+    identity.undeliverable_at = timezone.now()
+    identity.undeliverable_reason = "hard bounce: mailbox does not exist"
+    identity.save()
+    with pytest.raises(adapters.OutboundRefused) as excinfo:
+        send_reply(conversation, text="Hi")
+    assert excinfo.value.code == "undeliverable" and "mailbox" in excinfo.value.reason
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_reply_check_tells_the_rules_before_sending(conversation, flaky, monkeypatch):
+    adapter = flaky()
+    monkeypatch.setattr(
+        adapter,
+        "compose_notices",
+        lambda conversation, text, recipient: [
+            adapters.ComposeNotice("length", f"{len(text)} of 50 characters")
+        ],
+        raising=False,
+    )
+    ok = check_reply(conversation, "Hello")
+    assert ok.allowed and ok.notices[0].message == "5 of 50 characters"
+    refused = check_reply(conversation, "x" * 60)
+    assert not refused.allowed and refused.code == "too_long"
+    assert not Message.objects.filter(direction="out").exists()

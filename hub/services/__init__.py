@@ -3,13 +3,14 @@
 from hub.services.conversations import add_note, assign, reopen, resolve, snooze
 from hub.services.errors import ServiceError
 from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome, on_ingested
-from hub.services.outbound import deliver, send_reply, update_delivery_status
+from hub.services.outbound import check_reply, deliver, send_reply, update_delivery_status
 
 __all__ = [
     "IngestOutcome",
     "ServiceError",
     "add_note",
     "assign",
+    "check_reply",
     "deliver",
     "ingest",
     "ingest_with_outcome",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,6 +60,42 @@ def recipient_identity(conversation: Conversation, endpoint: Endpoint) -> Identi
     return None
 
 
+def _checked_recipient(conversation: Conversation, text: str) -> Identity:
+    """The reply's recipient, or ``OutboundRefused`` with the reason the channel refuses it."""
+    endpoint = conversation.endpoint
+    recipient = recipient_identity(conversation, endpoint)
+    if recipient is None:
+        raise adapters.OutboundRefused(
+            f"No {endpoint.get_channel_display()} address is known for this contact.",
+            code="no_recipient",
+        )
+    adapters.get_adapter(endpoint.channel).validate_outbound(conversation, text, recipient)
+    return recipient
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    allowed: bool
+    reason: str
+    code: str
+    notices: list[adapters.ComposeNotice]
+
+
+def check_reply(conversation: Conversation, text: str) -> ReplyCheck:
+    """What the composer shows before sending: whether the channel takes this draft, and its
+    rules (segments, length guidance, windows). Reads only; nothing is stored."""
+    text = clean_text(text)
+    endpoint = conversation.endpoint
+    adapter = adapters.get_adapter(endpoint.channel)
+    recipient = recipient_identity(conversation, endpoint)
+    notices = list(adapter.compose_notices(conversation, text, recipient))
+    try:
+        _checked_recipient(conversation, text)
+    except adapters.OutboundRefused as refused:
+        return ReplyCheck(False, refused.reason, refused.code, notices)
+    return ReplyCheck(True, "", "", notices)
+
+
 @transaction.atomic
 def send_reply(
     conversation: Conversation,
@@ -84,14 +121,7 @@ def send_reply(
     if not text and not attachments:
         raise ServiceError("A reply needs text or an attachment.", field="text")
     endpoint = conversation.endpoint
-    adapter = adapters.get_adapter(endpoint.channel)
-    adapter.validate_outbound(conversation, text)
-    recipient = recipient_identity(conversation, endpoint)
-    if recipient is None:
-        raise adapters.OutboundRefused(
-            f"No {endpoint.get_channel_display()} address is known for this contact.",
-            code="no_recipient",
-        )
+    recipient = _checked_recipient(conversation, text)
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
