@@ -12,6 +12,25 @@ from hub.models import Attachment, Conversation, Endpoint, Message, Team, Webhoo
 User = get_user_model()
 
 
+def _has_nul(value) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL jsonb rejects it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def validate_json_object(value, what: str):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(f"{what} must be an object.")
+    if _has_nul(value):
+        raise serializers.ValidationError("Null characters are not allowed.")
+    return value
+
+
 class IdentitySerializer(serializers.ModelSerializer):
     class Meta:
         model = Identity
@@ -50,9 +69,7 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate_attributes(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Attributes must be an object.")
-        return value
+        return validate_json_object(value, "Attributes")
 
     def update(self, instance, validated_data):
         if "identities" in validated_data:
@@ -124,8 +141,23 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class ReplySerializer(serializers.Serializer):
-    text = serializers.CharField(allow_blank=True, required=False, default="", trim_whitespace=False)
+    text = serializers.CharField(
+        allow_blank=True, required=False, default="", trim_whitespace=False
+    )
     html = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class ComposeNoticeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    level = serializers.ChoiceField(choices=["info", "warning", "error"])
+
+
+class ReplyCheckSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(allow_blank=True)
+    notices = ComposeNoticeSerializer(many=True)
 
 
 class NoteSerializer(serializers.Serializer):
@@ -170,9 +202,7 @@ class InboundSerializer(serializers.Serializer):
     metadata = serializers.JSONField(required=False, default=dict)
 
     def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("metadata must be an object.")
-        return value
+        return validate_json_object(value, "metadata")
 
     def validate(self, attrs):
         if not attrs["text"].strip() and not attrs["html"].strip():
