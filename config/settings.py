@@ -197,6 +197,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IdentityKindEnum": "crm.models.Identity.Kind",
+        "MessageKindEnum": "hub.models.Message.Kind",
+    },
 }
 
 # --- Email (outbound through Django's backend: any Anymail ESP or SMTP) ------------------------

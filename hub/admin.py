@@ -79,20 +79,30 @@ class ConversationAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel", "team", "endpoint"]
     search_fields = ["subject", "contact__name", "contact__identities__value"]
     list_select_related = ["contact", "assignee", "team"]
-    raw_id_fields = ["contact"]
+    # State changes go through the services (the actions here, the API, the agent UI), which
+    # write the timeline events; the change form edits only the subject.
     readonly_fields = [
+        "contact",
+        "endpoint",
+        "channel",
+        "team",
+        "status",
+        "assignee",
         "reply_token",
         "waiting_since",
         "due_at",
+        "snoozed_until",
         "last_activity_at",
         "last_inbound_at",
         "last_outbound_at",
         "resolved_at",
         "created_at",
         "updated_at",
-        "status",
-        "assignee",
     ]
+
+    def has_add_permission(self, request):
+        return False  # conversations are opened by ingest, not by hand
+
     inlines = [TimelineInline]
     actions = ["assign_to_me", "resolve_selected", "reopen_selected"]
     date_hierarchy = "last_activity_at"
@@ -171,6 +181,12 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["conversation"]
     inlines = [AttachmentInline]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        from hub.selectors import visible_conversations
+
+        conversations = visible_conversations(request.user).values("pk")
+        return super().get_queryset(request).filter(conversation__in=conversations)
 
 
 @admin.register(LocalDelivery)

@@ -295,3 +295,9 @@ def test_whatsapp_and_sms_from_the_same_phone_stay_distinct_identities(endpoint_
     wa = ingest(inbound(endpoint_for("whatsapp"), "whatsapp:+393471234567"))
     assert wa.sender_identity.value == "+393471234567"
     assert wa.sender_identity.kind == "whatsapp" and sms.sender_identity.kind == "phone"
+
+
+def test_html_that_sanitises_to_nothing_is_an_empty_message(api_endpoint):
+    with pytest.raises(InvalidInbound):
+        ingest(inbound(api_endpoint, text="", html="<script>alert(1)</script><p></p>"))
+    assert not Message.objects.exists() and not Conversation.objects.exists()

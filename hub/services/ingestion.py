@@ -180,6 +180,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     html = sanitize_html(inbound.html)
     text = clean_text(inbound.text) or html_to_text(html)
+    if not text and "<img" not in html and not inbound.attachments:
+        raise InvalidInbound("An empty message (no visible text or attachment).", field="text")
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
