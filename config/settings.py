@@ -163,6 +163,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hub.tasks.requeue_stalled_deliveries",
         "schedule": 60.0,
     },
+    "hub-sla-sweep": {
+        "task": "hub.tasks.sla_sweep",
+        "schedule": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 5)),
+        # A sweep that could not start in time is useless: the next one does its work.
+        "options": {"expires": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 5)) * 2},
+    },
 }
 
 # --- Auth, i18n -------------------------------------------------------------------------------
@@ -212,6 +218,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IdentityKindEnum": "crm.models.Identity.Kind",
         "MessageKindEnum": "hub.models.Message.Kind",
+        "ChannelEnum": "hub.models.Channel",
     },
 }
 

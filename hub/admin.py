@@ -10,11 +10,16 @@ from django.utils.translation import ngettext
 from hub import services
 from hub.models import (
     Attachment,
+    BusinessHours,
     Conversation,
     Endpoint,
+    Holiday,
     LocalDelivery,
     Message,
+    MessageTemplate,
+    SlaRecord,
     Team,
+    TtlPolicy,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -268,3 +273,114 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for pk in ids:
             deliver_webhook.delay(pk)
         self.message_user(request, f"{len(ids)} deliveries queued again.", messages.SUCCESS)
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 1
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ["team", "time_zone"]
+    inlines = [HolidayInline]
+
+
+@admin.register(TtlPolicy)
+class TtlPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "channel",
+        "endpoint",
+        "first_response",
+        "next_response",
+        "resolution",
+        "business_hours_only",
+        "handoff_mode",
+    ]
+    list_filter = ["channel", "handoff_mode", "business_hours_only"]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["key", "language", "text"]
+    list_filter = ["key", "language"]
+
+
+@admin.register(SlaRecord)
+class SlaRecordAdmin(admin.ModelAdmin):
+    """SLA records, and the report page (/admin/hub/slarecord/report/) with charts."""
+
+    list_display = [
+        "conversation",
+        "kind",
+        "channel",
+        "team",
+        "agent",
+        "started_at",
+        "due_at",
+        "stopped_at",
+        "waited",
+        "breached",
+        "handed_off",
+    ]
+    list_filter = ["kind", "channel", "breached", "handed_off", "team"]
+    list_select_related = ["team", "agent"]
+    raw_id_fields = ["conversation"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("report/", self.admin_site.admin_view(self.report_view), name="hub_sla_report"),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request):
+        from datetime import timedelta
+
+        from django.template.response import TemplateResponse
+        from django.utils import timezone
+
+        from hub.reports import GROUPS, sla_report
+        from hub.selectors import teams_of
+
+        group_by = request.GET.get("group_by", "channel")
+        if group_by not in GROUPS:
+            group_by = "channel"
+        try:
+            days = min(max(int(request.GET.get("days", 30)), 1), 366)
+        except ValueError:
+            days = 30
+        until = timezone.now()
+        rows = sla_report(
+            since=until - timedelta(days=days),
+            until=until,
+            group_by=group_by,
+            teams=teams_of(request.user),
+        )
+        slowest = max((r["first_response_p90"] or 0 for r in rows), default=0) or 1
+        for row in rows:
+            row["attainment_pct"] = (
+                round(row["attainment"] * 100) if row["attainment"] is not None else None
+            )
+            row["first_median_pct"] = round(100 * (row["first_response_median"] or 0) / slowest)
+            row["first_p90_pct"] = round(100 * (row["first_response_p90"] or 0) / slowest)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("SLA report"),
+            "rows": rows,
+            "group_by": group_by,
+            "groups": GROUPS,
+            "days": days,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/hub/sla_report.html", context)

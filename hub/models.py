@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,15 @@ class Team(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="hub_teams", verbose_name=_("members")
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
+        verbose_name=_("team lead"),
+        help_text=_("Escalated conversations go to the lead when there is no escalation team."),
     )
 
     class Meta:
@@ -110,10 +120,25 @@ class Conversation(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=500, blank=True)
     reply_token = models.CharField(max_length=32, unique=True, default=_new_reply_token)
-    # The TTL clock: since when the person waits for an answer, and when that answer is due.
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    # The TTL clock (hub.services.clock): since when the person waits for an answer, which TTL
+    # runs, when the warning is due and when the answer is due. While paused (pending, snoozed)
+    # the open time left is kept in ``clock_remaining`` and the due times are empty.
     waiting_since = models.DateTimeField(null=True, blank=True)
+    clock_kind = models.CharField(max_length=20, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    clock_remaining = models.DurationField(null=True, blank=True)
+    sla_record = models.ForeignKey(
+        "SlaRecord", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # The earliest moment the SLA sweep has something to do here (derived in save()).
+    next_check_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
@@ -136,10 +161,41 @@ class Conversation(models.Model):
             models.Index(
                 fields=["due_at"], name="hub_conv_due_idx", condition=Q(due_at__isnull=False)
             ),
+            models.Index(
+                fields=["next_check_at"],
+                name="hub_conv_next_check_idx",
+                condition=Q(next_check_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.subject or f"Conversation #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.next_check_at = self.derive_next_check()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "next_check_at"}
+        super().save(*args, **kwargs)
+
+    def derive_next_check(self) -> datetime | None:
+        """When the sweep must look at this conversation next: the pending warning or expiry of
+        the running clock, the resolution deadline, the end of a snooze."""
+        moments = []
+        if self.waiting_since and self.clock_remaining is None:
+            if self.warn_at and not self.warned_at:
+                moments.append(self.warn_at)
+            if self.due_at and not self.breached_at:
+                moments.append(self.due_at)
+        if (
+            self.resolution_due_at
+            and not self.resolution_breached_at
+            and self.status != self.Status.RESOLVED
+        ):
+            moments.append(self.resolution_due_at)
+        if self.status == self.Status.SNOOZED and self.snoozed_until:
+            moments.append(self.snoozed_until)
+        return min(moments) if moments else None
 
 
 class Message(models.Model):
@@ -329,3 +385,172 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.subscription_id} ({self.status})"
+
+
+class BusinessHours(models.Model):
+    """A team's opening hours: a weekly schedule in a time zone, and holidays."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="business_hours")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Rome")
+    weekly = models.JSONField(
+        _("weekly schedule"),
+        default=dict,
+        help_text=_('Opening intervals per weekday, e.g. {"mon": [["09:00", "18:00"]], ...}.'),
+    )
+
+    class Meta:
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+
+    def __str__(self) -> str:
+        return f"{self.team} ({self.time_zone})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from hub.business_hours import InvalidSchedule, Schedule
+
+        try:
+            Schedule.from_config(self.time_zone, self.weekly)
+        except InvalidSchedule as exc:
+            raise ValidationError({"weekly": str(exc)}) from exc
+
+
+class Holiday(models.Model):
+    business_hours = models.ForeignKey(
+        BusinessHours, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["business_hours", "date"], name="hub_holiday_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class TtlPolicy(models.Model):
+    """How long a channel's (or one endpoint's) users will wait, and what happens when that
+    cannot be met. An endpoint's policy wins over its channel's."""
+
+    class HandoffMode(models.TextChoices):
+        OFF = "off", _("Never")
+        ON_REQUEST = "on_request", _("When an agent asks")
+        AUTOMATIC = "automatic", _("Automatically, before the TTL expires")
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    endpoint = models.OneToOneField(
+        Endpoint,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="ttl_policy",
+        help_text=_("Empty: the default policy of the channel."),
+    )
+    first_response = models.DurationField(_("first response TTL"), null=True, blank=True)
+    next_response = models.DurationField(_("next response TTL"), null=True, blank=True)
+    resolution = models.DurationField(_("resolution TTL"), null=True, blank=True)
+    warning_percent = models.PositiveSmallIntegerField(
+        _("warn at % of the TTL"), default=75, help_text=_("Warn when this share has elapsed.")
+    )
+    business_hours_only = models.BooleanField(
+        _("count business hours only"),
+        default=False,
+        help_text=_("Use the team's business hours; otherwise the clock runs 24/7."),
+    )
+    handoff_mode = models.CharField(
+        _("handoff"), max_length=12, choices=HandoffMode.choices, default=HandoffMode.OFF
+    )
+    handoff_channels = models.JSONField(
+        _("handoff channels"),
+        default=list,
+        blank=True,
+        help_text=_('Channels to hand the thread to, in order of preference, e.g. ["email"].'),
+    )
+    escalation_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("TTL policy")
+        verbose_name_plural = _("TTL policies")
+        ordering = ["channel", "endpoint"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=Q(endpoint__isnull=True),
+                name="hub_ttl_policy_one_default_per_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = self.endpoint.name if self.endpoint_id else self.get_channel_display()
+        return f"TTL policy: {target}"
+
+
+class MessageTemplate(models.Model):
+    """A text the hub sends on its own (e.g. the expectation message), per language. Rendered
+    with Django's template engine: {{ name }}, {{ address }}, {{ due_time }}, {{ channel }}."""
+
+    key = models.CharField(_("key"), max_length=60)
+    language = models.CharField(_("language"), max_length=12)
+    text = models.TextField(_("text"))
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["key", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "language"], name="hub_template_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} [{self.language}]"
+
+
+class SlaRecord(models.Model):
+    """One run of a TTL clock, kept for reports: how long the person waited, whether the TTL
+    was met, warned, breached, handed off."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response")
+        NEXT_RESPONSE = "next_response", _("Next response")
+        RESOLUTION = "resolution", _("Resolution")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="sla_records"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who answered (or the assignee when it breached)."),
+    )
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    waited = models.DurationField(null=True, blank=True, help_text=_("Counted time waited."))
+    warned = models.BooleanField(default=False)
+    breached = models.BooleanField(default=False)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    handed_off = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("SLA record")
+        verbose_name_plural = _("SLA records")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["started_at"], name="hub_sla_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.conversation_id} {self.started_at:%Y-%m-%d %H:%M}"

@@ -76,3 +76,13 @@ def requeue_stalled_deliveries() -> int:
     for delivery_id in delivery_ids:
         deliver_webhook.delay(delivery_id)
     return len(message_ids) + len(delivery_ids)
+
+
+@shared_task(ignore_result=True)
+def sla_sweep() -> dict:
+    """Beat, every few seconds: act on the conversations whose TTL warning or expiry is due."""
+    from dataclasses import asdict
+
+    from hub.services import sla
+
+    return asdict(sla.sweep())

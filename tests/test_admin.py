@@ -3,6 +3,8 @@ searchable by identity, actions go through the services, and agents see only the
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
@@ -12,7 +14,9 @@ from rest_framework.authtoken.models import Token
 from hub.admin import TimelineInline
 from hub.inbound import InboundAttachment
 from hub.models import (
+    BusinessHours,
     Conversation,
+    Holiday,
     LocalDelivery,
     Message,
     WebhookDelivery,
@@ -96,6 +100,10 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     )
     Group.objects.create(name="Agents")
     Token.objects.create(user=agent)
+    hours = BusinessHours.objects.create(
+        team=team, time_zone="Europe/Rome", weekly={"mon": [["09:00", "18:00"]]}
+    )
+    Holiday.objects.create(business_hours=hours, date=datetime.date(2026, 12, 25), name="Natale")
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,

@@ -69,7 +69,9 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def worker():
+def worker(request, tmp_path):
+    """A real Celery worker process on its own queue. Parametrized indirectly with "beat", a
+    real ``celery beat`` process runs beside it, sweeping every second."""
     from config.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -81,35 +83,46 @@ def worker():
         "REDIS_URL": settings.REDIS_URL,
         "HUB_CELERY_QUEUE": queue,
         "HUB_DELIVERY_BACKOFF_BASE": "1",
+        "HUB_SLA_SWEEP_SECONDS": "1",
         "PYTHONPATH": str(ROOT),
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "-Q",
-            queue,
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    celery = [sys.executable, "-m", "celery", "-A", "config"]
+    processes = [
+        subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                queue,
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    ]
+    if getattr(request, "param", None) == "beat":
+        processes.append(
+            subprocess.Popen(
+                [*celery, "beat", "--loglevel=INFO", "--schedule", str(tmp_path / "schedule")],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    yield processes[0]
+    for process in reversed(processes):
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
 
 
@@ -156,3 +169,32 @@ def test_worker_delivers_retries_and_signs(worker, receiver):
     assert texts == ["Domani mattina.", "Quando arriva?"]
     for _, headers, body in events:
         assert verify("event-secret", body, headers["X-Hub-Signature-256"])
+
+
+@pytest.mark.parametrize("worker", ["beat"], indirect=True)
+def test_beat_and_worker_breach_a_due_conversation_within_seconds(worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hub.models import Conversation, TtlPolicy
+
+    endpoint = EndpointFactory(team=TeamFactory(), channel="sms", address="+390299999999")
+    TtlPolicy.objects.create(
+        channel="sms", endpoint=endpoint, first_response=timedelta(seconds=3), warning_percent=50
+    )
+    conversation = ingest(inbound(endpoint, "+393470000001", text="Urgent!")).conversation
+    assert conversation.due_at is not None
+
+    def breached():
+        return Message.objects.filter(conversation=conversation, event_type="sla_breached").exists()
+
+    if not wait_for(breached, timeout=40):
+        worker.terminate()
+        pytest.fail("no breach recorded; worker log:\n" + worker.communicate(timeout=10)[0][-8000:])
+    conversation = Conversation.objects.get(pk=conversation.pk)
+    assert Message.objects.filter(conversation=conversation, event_type="sla_warning").count() == 1
+    lag = conversation.breached_at - conversation.due_at
+    assert timedelta(0) <= lag < timedelta(seconds=5), lag
+    assert conversation.priority == 1
+    assert conversation.breached_at <= timezone.now()

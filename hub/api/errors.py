@@ -31,8 +31,10 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, ProtectedError):
         return Response(
-            {"detail": "This object is still referenced (e.g. by conversations).",
-             "code": "protected"},
+            {
+                "detail": "This object is still referenced (e.g. by conversations).",
+                "code": "protected",
+            },
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)

@@ -7,7 +7,18 @@ from rest_framework import serializers
 
 from crm.identities import InvalidIdentity, normalise
 from crm.models import Company, Contact, Identity
-from hub.models import Attachment, Conversation, Endpoint, Message, Team, WebhookSubscription
+from hub.models import (
+    Attachment,
+    BusinessHours,
+    Channel,
+    Conversation,
+    Endpoint,
+    Holiday,
+    Message,
+    Team,
+    TtlPolicy,
+    WebhookSubscription,
+)
 
 User = get_user_model()
 
@@ -63,8 +74,14 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "name", "company", "language", "attributes", "identities",
-            "created_at", "updated_at",
+            "id",
+            "name",
+            "company",
+            "language",
+            "attributes",
+            "identities",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 
@@ -103,9 +120,23 @@ class ConversationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "id", "contact", "endpoint", "channel", "status", "assignee", "team", "subject",
-            "waiting_since", "due_at", "snoozed_until", "last_activity_at", "last_inbound_at",
-            "last_outbound_at", "created_at", "updated_at", "resolved_at",
+            "id",
+            "contact",
+            "endpoint",
+            "channel",
+            "status",
+            "assignee",
+            "team",
+            "subject",
+            "waiting_since",
+            "due_at",
+            "snoozed_until",
+            "last_activity_at",
+            "last_inbound_at",
+            "last_outbound_at",
+            "created_at",
+            "updated_at",
+            "resolved_at",
         ]
         read_only_fields = fields
 
@@ -132,10 +163,26 @@ class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "conversation", "direction", "kind", "channel", "endpoint", "sender",
-            "recipient", "author", "event_type", "text", "html", "provider_message_id",
-            "delivery_status", "delivery_error", "is_auto_reply", "metadata", "attachments",
-            "occurred_at", "created_at",
+            "id",
+            "conversation",
+            "direction",
+            "kind",
+            "channel",
+            "endpoint",
+            "sender",
+            "recipient",
+            "author",
+            "event_type",
+            "text",
+            "html",
+            "provider_message_id",
+            "delivery_status",
+            "delivery_error",
+            "is_auto_reply",
+            "metadata",
+            "attachments",
+            "occurred_at",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -239,3 +286,134 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         if not value.lower().startswith(("http://", "https://")):
             raise serializers.ValidationError("Use an http(s) URL.")
         return value
+
+
+class HandoffSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+
+
+class TtlPolicySerializer(serializers.ModelSerializer):
+    handoff_channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list
+    )
+
+    class Meta:
+        model = TtlPolicy
+        fields = [
+            "id",
+            "channel",
+            "endpoint",
+            "first_response",
+            "next_response",
+            "resolution",
+            "warning_percent",
+            "business_hours_only",
+            "handoff_mode",
+            "handoff_channels",
+            "escalation_team",
+        ]
+        validators = []
+
+    def validate_warning_percent(self, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise serializers.ValidationError("Between 1 and 100.")
+        return value
+
+    def validate(self, attrs):
+        channel = attrs.get("channel", getattr(self.instance, "channel", None))
+        endpoint = attrs.get("endpoint", getattr(self.instance, "endpoint", None))
+        if endpoint is not None and endpoint.channel != channel:
+            raise serializers.ValidationError({"endpoint": ["The endpoint is on another channel."]})
+        for name in ("first_response", "next_response", "resolution"):
+            value = attrs.get(name)
+            if value is not None and value.total_seconds() <= 0:
+                raise serializers.ValidationError({name: ["A TTL must be positive."]})
+        clash = TtlPolicy.objects.filter(channel=channel, endpoint=endpoint)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"endpoint": ["A policy for this channel/endpoint exists already."]}
+            )
+        return attrs
+
+
+class HolidaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Holiday
+        fields = ["date", "name"]
+
+
+class BusinessHoursSerializer(serializers.ModelSerializer):
+    holidays = HolidaySerializer(many=True, required=False)
+
+    class Meta:
+        model = BusinessHours
+        fields = ["id", "team", "time_zone", "weekly", "holidays"]
+
+    def validate(self, attrs):
+        from hub.business_hours import InvalidSchedule, Schedule
+
+        time_zone = attrs.get("time_zone", getattr(self.instance, "time_zone", "UTC"))
+        weekly = attrs.get("weekly", getattr(self.instance, "weekly", {}))
+        try:
+            Schedule.from_config(time_zone, weekly)
+        except InvalidSchedule as exc:
+            raise serializers.ValidationError({"weekly": [str(exc)]}) from exc
+        dates = [h["date"] for h in attrs.get("holidays", [])]
+        if len(dates) != len(set(dates)):
+            raise serializers.ValidationError({"holidays": ["A date is listed twice."]})
+        return attrs
+
+    def _save_holidays(self, instance, holidays):
+        if holidays is None:
+            return
+        instance.holidays.all().delete()
+        Holiday.objects.bulk_create(Holiday(business_hours=instance, **h) for h in holidays)
+
+    def create(self, validated_data):
+        holidays = validated_data.pop("holidays", [])
+        instance = super().create(validated_data)
+        self._save_holidays(instance, holidays)
+        return instance
+
+    def update(self, instance, validated_data):
+        holidays = validated_data.pop("holidays", None)
+        instance = super().update(instance, validated_data)
+        self._save_holidays(instance, holidays)
+        return instance
+
+
+class SlaReportRowSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True)
+    label = serializers.CharField()
+    clocks = serializers.IntegerField()
+    met = serializers.IntegerField()
+    attainment = serializers.FloatField(allow_null=True)
+    breaches = serializers.IntegerField()
+    handoffs = serializers.IntegerField()
+    first_response_median = serializers.FloatField(allow_null=True)
+    first_response_p90 = serializers.FloatField(allow_null=True)
+    next_response_median = serializers.FloatField(allow_null=True)
+    next_response_p90 = serializers.FloatField(allow_null=True)
+
+
+class SlaReportQuerySerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(
+        choices=["channel", "team", "agent", "day"], default="channel"
+    )
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        attrs.setdefault("until", timezone.now())
+        attrs.setdefault("since", attrs["until"] - timedelta(days=30))
+        if attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"since": ["Must be before until."]})
+        if attrs["until"] - attrs["since"] > timedelta(days=366):
+            raise serializers.ValidationError({"since": ["At most one year at a time."]})
+        return attrs

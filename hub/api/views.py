@@ -6,7 +6,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,7 +19,18 @@ from hub import selectors, services
 from hub.api import serializers as s
 from hub.api.pagination import ConversationCursorPagination, TimelineCursorPagination
 from hub.inbound import InboundMessage
-from hub.models import Channel, Conversation, Endpoint, Team, WebhookSubscription
+from hub.models import (
+    BusinessHours,
+    Channel,
+    Conversation,
+    Endpoint,
+    Message,
+    Team,
+    TtlPolicy,
+    WebhookSubscription,
+)
+from hub.reports import sla_report
+from hub.services import handoff as handoff_service
 from hub.services.errors import ServiceError
 
 # Ids are positive bigints: anything else is a 400, never a truncated match or a DB overflow.
@@ -61,6 +72,25 @@ class ConversationFilter(django_filters.FilterSet):
         return queryset.filter(assignee_id=int(value))
 
 
+TIMELINE_KIND = OpenApiParameter(
+    "kind",
+    str,
+    many=True,
+    enum=[k.value for k in Message.Kind],
+    description="Only these kinds of timeline item (repeatable): message, note, event.",
+)
+
+
+def _only_kinds(items, request):
+    kinds = request.query_params.getlist("kind")
+    if not kinds:
+        return items
+    unknown = set(kinds) - set(Message.Kind.values)
+    if unknown:
+        raise ValidationError({"kind": [f"Unknown kind: {', '.join(sorted(unknown))}."]})
+    return items.filter(kind__in=kinds)
+
+
 class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     """Conversations of the caller's teams, most recently active first."""
 
@@ -73,11 +103,12 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             return Conversation.objects.none()
         return selectors.conversation_list(self.request.user)
 
-    @extend_schema(responses=s.MessageSerializer(many=True))
+    @extend_schema(responses=s.MessageSerializer(many=True), parameters=[TIMELINE_KIND])
     @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination)
     def timeline(self, request, pk=None):
         conversation = self.get_object()
-        page = self.paginate_queryset(selectors.conversation_timeline(conversation))
+        items = _only_kinds(selectors.conversation_timeline(conversation), request)
+        page = self.paginate_queryset(items)
         data = s.MessageSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
 
@@ -92,7 +123,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         body = s.ReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         message = services.send_reply(
-            conversation, text=body.validated_data["text"], html=body.validated_data["html"],
+            conversation,
+            text=body.validated_data["text"],
+            html=body.validated_data["html"],
             author=request.user,
         )
         return Response(
@@ -153,6 +186,24 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         conversation = services.reopen(self.get_object(), by=request.user)
         return self._conversation_response(conversation)
 
+    @extend_schema(request=s.HandoffSerializer, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def handoff(self, request, pk=None):
+        """Hand the thread to another channel: replies go out there and the TTL follows it."""
+        body = s.HandoffSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        conversation = handoff_service.handoff(
+            self.get_object(), channel=body.validated_data["channel"], by=request.user
+        )
+        return self._conversation_response(conversation)
+
+    @extend_schema(request=None, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def pending(self, request, pk=None):
+        """Waiting on the person: the TTL clock pauses until they write again."""
+        conversation = services.mark_pending(self.get_object(), by=request.user)
+        return self._conversation_response(conversation)
+
     @extend_schema(request=s.SnoozeSerializer, responses=s.ConversationSerializer)
     @action(detail=True, methods=["post"])
     def snooze(self, request, pk=None):
@@ -201,19 +252,66 @@ class ContactViewSet(viewsets.ModelViewSet):
         body = s.IdentitySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         identity = crm_services.add_identity(
-            contact, body.validated_data["kind"], body.validated_data["value"],
+            contact,
+            body.validated_data["kind"],
+            body.validated_data["value"],
             display_name=body.validated_data.get("display_name", ""),
         )
         return Response(s.IdentitySerializer(identity).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=s.MessageSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination,
-            filterset_class=None)
+    @extend_schema(responses=s.MessageSerializer(many=True), parameters=[TIMELINE_KIND])
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=TimelineCursorPagination,
+        filterset_class=None,
+    )
     def timeline(self, request, pk=None):
         contact = self.get_object()
-        page = self.paginate_queryset(selectors.contact_timeline(contact, request.user))
+        items = _only_kinds(selectors.contact_timeline(contact, request.user), request)
+        page = self.paginate_queryset(items)
         data = s.MessageSerializer(page, many=True, context={"request": request}).data
         return self.get_paginated_response(data)
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or request.user.is_staff
+
+
+class TtlPolicyViewSet(viewsets.ModelViewSet):
+    """TTL policies per channel (endpoint empty) or per endpoint. Staff edit, agents read."""
+
+    serializer_class = s.TtlPolicySerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    queryset = TtlPolicy.objects.select_related("endpoint").order_by("channel", "endpoint_id")
+
+
+class BusinessHoursViewSet(viewsets.ModelViewSet):
+    """Opening hours per team (weekly schedule, time zone, holidays). Staff edit, agents read."""
+
+    serializer_class = s.BusinessHoursSerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    queryset = BusinessHours.objects.prefetch_related("holidays").order_by("pk")
+
+
+class SlaReportView(APIView):
+    """SLA attainment and response-time distributions for the caller's teams."""
+
+    @extend_schema(
+        parameters=[s.SlaReportQuerySerializer],
+        responses=s.SlaReportRowSerializer(many=True),
+    )
+    def get(self, request):
+        query = s.SlaReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = sla_report(
+            since=query.validated_data["since"],
+            until=query.validated_data["until"],
+            group_by=query.validated_data["group_by"],
+            teams=selectors.teams_of(request.user),
+        )
+        return Response(s.SlaReportRowSerializer(rows, many=True).data)
 
 
 class EndpointViewSet(viewsets.ReadOnlyModelViewSet):
@@ -284,4 +382,3 @@ class TeamViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Team.objects.none()
         return selectors.teams_of(self.request.user)
-

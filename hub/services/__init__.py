@@ -1,6 +1,6 @@
 """Every state change of the hub. Views, API, admin, tasks and channel apps call these."""
 
-from hub.services.conversations import add_note, assign, reopen, resolve, snooze
+from hub.services.conversations import add_note, assign, mark_pending, reopen, resolve, snooze
 from hub.services.errors import ServiceError
 from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome, on_ingested
 from hub.services.outbound import check_reply, deliver, send_reply, update_delivery_status
@@ -14,6 +14,7 @@ __all__ = [
     "deliver",
     "ingest",
     "ingest_with_outcome",
+    "mark_pending",
     "on_ingested",
     "reopen",
     "resolve",

@@ -1,36 +1,163 @@
-"""The TTL clock of a conversation: since when the person waits, and when the answer is due.
+"""The TTL clock of a conversation (DESIGN.md pillar 1).
 
-This is the hub core's part of the clock (start on a person's message, stop on a reply). The due
-time comes from the channel adapter's default TTLs; TTL policies refine it.
+It starts when a person's message waits for an answer, stops on an agent's or the bot's reply,
+pauses while the conversation is pending on the person or snoozed, and resumes after. Each run is
+an ``SlaRecord`` (for reports) and every transition is an event on the timeline. The functions
+change the conversation in memory; the caller (a service holding the row lock) saves it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from hub import adapters
-from hub.models import Conversation
+from hub.business_hours import add_time, elapsed
 
-
-def _ttl_for(conversation: Conversation):
-    try:
-        capabilities = adapters.get_adapter(conversation.channel).capabilities
-    except LookupError:
-        return None
-    if conversation.last_outbound_at is None:
-        return capabilities.first_response_ttl
-    return capabilities.next_response_ttl or capabilities.first_response_ttl
+__all__ = ["add_time", "elapsed", "pause", "resume", "retime", "start", "stop"]
+from hub.models import Conversation, SlaRecord
+from hub.services.policies import ResolvedPolicy, policy_for
+from hub.services.timeline import record_event
 
 
-def start(conversation: Conversation, at: datetime) -> None:
-    """A person's message is waiting. Does nothing if the clock already runs (earliest wins)."""
+def describe(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
+
+
+def _time(conversation: Conversation, policy: ResolvedPolicy, *, since: datetime) -> None:
+    """Set warn/due times of the running clock from ``since`` for its full TTL."""
+    ttl = policy.ttl(conversation.clock_kind)
+    if ttl is None:
+        conversation.warn_at = conversation.due_at = None
+        return
+    conversation.due_at = add_time(since, ttl, policy.schedule)
+    conversation.warn_at = add_time(since, ttl * policy.warning_percent / 100, policy.schedule)
+
+
+def start(conversation: Conversation, at: datetime, policy: ResolvedPolicy | None = None) -> None:
+    """A person's message is waiting. A running clock keeps its start (the earliest wait
+    counts); a paused one resumes."""
+    if conversation.clock_remaining is not None:
+        resume(conversation, at, policy)
+        return
     if conversation.waiting_since is not None:
         return
+    policy = policy or policy_for(conversation)
     conversation.waiting_since = at
-    ttl = _ttl_for(conversation)
-    conversation.due_at = at + ttl if ttl else None
+    conversation.clock_kind = (
+        SlaRecord.Kind.FIRST_RESPONSE
+        if conversation.last_outbound_at is None
+        else SlaRecord.Kind.NEXT_RESPONSE
+    )
+    conversation.warned_at = conversation.breached_at = None
+    _time(conversation, policy, since=at)
+    if conversation.resolution_due_at is None and policy.resolution:
+        conversation.resolution_due_at = add_time(
+            conversation.created_at, policy.resolution, policy.schedule
+        )
+    if conversation.due_at is None:
+        conversation.sla_record = None
+        return
+    conversation.sla_record = SlaRecord.objects.create(
+        conversation=conversation,
+        kind=conversation.clock_kind,
+        channel=conversation.channel,
+        team_id=conversation.team_id,
+        started_at=at,
+        due_at=conversation.due_at,
+    )
+    record_event(
+        conversation,
+        "sla_started",
+        text=f"Reply due by {conversation.due_at.isoformat()}",
+        metadata={"kind": conversation.clock_kind, "due_at": conversation.due_at.isoformat()},
+        occurred_at=at,
+    )
 
 
-def stop(conversation: Conversation) -> None:
+def stop(conversation: Conversation, at: datetime, *, by=None, reason: str = "reply") -> None:
+    """The wait is over (a reply, or the conversation was resolved)."""
+    if conversation.waiting_since is None:
+        return
+    record = conversation.sla_record
+    if record is not None:
+        policy = policy_for(conversation)
+        record.stopped_at = at
+        record.waited = elapsed(record.started_at, at, policy.schedule)
+        record.agent = by or conversation.assignee
+        record.save()
+        record_event(
+            conversation,
+            "sla_stopped",
+            text=f"Answered after {describe(record.waited)}"
+            if reason == "reply"
+            else f"Clock stopped ({reason}) after {describe(record.waited)}",
+            author=by,
+            metadata={
+                "reason": reason,
+                "waited_seconds": int(record.waited.total_seconds()),
+                "breached": record.breached,
+            },
+        )
     conversation.waiting_since = None
-    conversation.due_at = None
+    conversation.clock_kind = ""
+    conversation.warn_at = conversation.due_at = None
+    conversation.warned_at = conversation.breached_at = None
+    conversation.clock_remaining = None
+    conversation.sla_record = None
+
+
+def pause(conversation: Conversation, at: datetime) -> None:
+    """Pending on the person or snoozed: keep the open time left, clear the due times."""
+    if conversation.waiting_since is None or conversation.clock_remaining is not None:
+        return
+    policy = policy_for(conversation)
+    remaining = timedelta(0)
+    if conversation.due_at is not None:
+        remaining = elapsed(at, conversation.due_at, policy.schedule)
+    conversation.clock_remaining = remaining
+    conversation.warn_at = conversation.due_at = None
+    record_event(
+        conversation,
+        "sla_paused",
+        text=f"Clock paused, {describe(remaining)} left",
+        metadata={"remaining_seconds": int(remaining.total_seconds())},
+    )
+
+
+def resume(conversation: Conversation, at: datetime, policy: ResolvedPolicy | None = None) -> None:
+    if conversation.clock_remaining is None:
+        return
+    policy = policy or policy_for(conversation)
+    remaining = conversation.clock_remaining
+    conversation.clock_remaining = None
+    ttl = policy.ttl(conversation.clock_kind)
+    if ttl is not None and conversation.sla_record is not None:
+        conversation.due_at = add_time(at, remaining, policy.schedule)
+        warn_left = remaining - ttl * (100 - policy.warning_percent) / 100
+        conversation.warn_at = add_time(at, max(warn_left, timedelta(0)), policy.schedule)
+        conversation.sla_record.due_at = conversation.due_at
+        conversation.sla_record.save(update_fields=["due_at"])
+    record_event(
+        conversation,
+        "sla_resumed",
+        text=f"Clock resumed, {describe(remaining)} left",
+        metadata={"remaining_seconds": int(remaining.total_seconds())},
+    )
+
+
+def retime(conversation: Conversation) -> None:
+    """After a handoff: the running clock follows the new channel's TTL from the original
+    start of the wait."""
+    if conversation.waiting_since is None or conversation.clock_remaining is not None:
+        return
+    policy = policy_for(conversation)
+    _time(conversation, policy, since=conversation.waiting_since)
+    if conversation.sla_record is not None:
+        conversation.sla_record.due_at = conversation.due_at
+        conversation.sla_record.handed_off = True
+        conversation.sla_record.save(update_fields=["due_at", "handed_off"])

@@ -107,13 +107,13 @@ def resolve(conversation: Conversation, *, by=None) -> Conversation:
     conversation.status = Conversation.Status.RESOLVED
     conversation.resolved_at = now
     conversation.snoozed_until = None
-    clock.stop(conversation)
+    clock.stop(conversation, now, by=by, reason="resolved")
     record_event(conversation, "resolved", text="Resolved", author=by)
     conversation_changed(conversation, {"status": [previous, conversation.status]})
     return conversation
 
 
-def _reopen(conversation: Conversation, *, by=None, reason: str = "") -> None:
+def _reopen(conversation: Conversation, *, by=None, reason: str = "") -> str:
     """Reopen a locked conversation in place (used by ``reopen`` and by ``ingest``)."""
     previous = conversation.status
     conversation.status = Conversation.Status.OPEN
@@ -143,6 +143,7 @@ def snooze(conversation: Conversation, *, until: datetime, by=None) -> Conversat
     previous = conversation.status
     conversation.status = Conversation.Status.SNOOZED
     conversation.snoozed_until = until
+    clock.pause(conversation, timezone.now())
     record_event(
         conversation,
         "snoozed",
@@ -152,3 +153,31 @@ def snooze(conversation: Conversation, *, until: datetime, by=None) -> Conversat
     )
     conversation_changed(conversation, {"status": [previous, conversation.status]})
     return conversation
+
+
+@transaction.atomic
+def mark_pending(conversation: Conversation, *, by=None) -> Conversation:
+    """Waiting on the person (e.g. for details they must send): the TTL clock pauses until they
+    write again."""
+    conversation = _locked(conversation)
+    if conversation.status == Conversation.Status.RESOLVED:
+        raise ServiceError("Reopen the conversation first.", code="conflict")
+    if conversation.status == Conversation.Status.PENDING:
+        return conversation
+    previous = conversation.status
+    conversation.status = Conversation.Status.PENDING
+    conversation.snoozed_until = None
+    clock.pause(conversation, timezone.now())
+    record_event(conversation, "pending", text="Waiting for the person", author=by)
+    conversation_changed(conversation, {"status": [previous, conversation.status]})
+    return conversation
+
+
+def wake_up(conversation: Conversation, now) -> None:
+    """A snooze ended (called by the SLA sweep with the row locked): open again, clock on."""
+    previous = conversation.status
+    conversation.status = Conversation.Status.OPEN
+    conversation.snoozed_until = None
+    record_event(conversation, "snooze_ended", text="Snooze ended")
+    clock.resume(conversation, now)
+    conversation_changed(conversation, {"status": [previous, conversation.status]})

@@ -92,7 +92,7 @@ def _validate(inbound: InboundMessage) -> None:
     limit = settings.HUB["MAX_MESSAGE_CHARS"]
     if len(inbound.text or "") > limit or len(inbound.html or "") > limit * 4:
         raise InvalidInbound(f"Message longer than {limit} characters.", field="text")
-    if not (inbound.text or inbound.html or inbound.attachments):
+    if not (inbound.text or inbound.html or inbound.attachments or inbound.pending_attachments):
         raise InvalidInbound("An empty message (no text, HTML or attachment).", field="text")
 
 
@@ -180,7 +180,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     html = sanitize_html(inbound.html)
     text = clean_text(inbound.text) or html_to_text(html)
-    if not text and "<img" not in html and not inbound.attachments:
+    if not (text or "<img" in html or inbound.attachments or inbound.pending_attachments):
         raise InvalidInbound("An empty message (no visible text or attachment).", field="text")
     message = Message.objects.create(
         conversation=conversation,

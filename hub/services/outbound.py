@@ -4,6 +4,7 @@ the channel adapter, with retries, backoff and the message's idempotency key."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -105,8 +106,12 @@ def send_reply(
     html: str = "",
     attachments: Sequence[InboundAttachment] = (),
     metadata: dict | None = None,
+    counts_as_response: bool = True,
 ) -> Message:
     """Store an outbound reply on the conversation's current channel and queue its delivery.
+
+    A reply stops the TTL clock; a message the hub sends on its own while the person still waits
+    for the real answer (the expectation message) passes ``counts_as_response=False``.
 
     Raises ``adapters.OutboundRefused`` when the channel cannot take it (too long, no address,
     opted out, outside a window) and ``ServiceError`` for an empty reply.
@@ -140,9 +145,10 @@ def send_reply(
     )
     for item in attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
-    conversation.last_outbound_at = now
     conversation.last_activity_at = now
-    clock.stop(conversation)
+    if counts_as_response:
+        conversation.last_outbound_at = now
+        clock.stop(conversation, now, by=author)
     conversation.save()
 
     payload = message_payload(message)
@@ -217,28 +223,49 @@ def record_delivery_failure(
 
 @transaction.atomic
 def update_delivery_status(
-    endpoint: Endpoint, provider_message_id: str, status: str, *, error: str = ""
+    endpoint: Endpoint,
+    provider_message_id: str,
+    status: str,
+    *,
+    error: str = "",
+    idempotency_key: uuid.UUID | None = None,
 ) -> Message | None:
-    """Apply a provider's delivery callback. Never moves a status backwards."""
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("conversation")
-        .filter(
-            endpoint=endpoint,
-            provider_message_id=provider_message_id,
-            direction=Message.Direction.OUTBOUND,
-        )
-        .first()
-    )
+    """Apply a provider's delivery callback. Never moves a status backwards.
+
+    A provider whose callback carries the message's ``idempotency_key`` (in the callback URL the
+    adapter gave it) passes it: the row lock then waits for a delivery still in progress, and a
+    message whose send timed out after the provider accepted it learns its provider id here, so
+    a retry does not send it again.
+    """
+    outbound = Message.objects.select_for_update(of=("self",)).select_related("conversation")
+    outbound = outbound.filter(endpoint=endpoint, direction=Message.Direction.OUTBOUND)
+    adopted = False
+    if idempotency_key is not None:
+        message = outbound.filter(idempotency_key=idempotency_key).first()
+        if message is None or message.provider_message_id not in ("", provider_message_id):
+            return None
+        if not message.provider_message_id:
+            taken = Message.objects.filter(
+                endpoint=endpoint, provider_message_id=provider_message_id
+            ).exists()
+            if taken:
+                return None
+            message.provider_message_id = provider_message_id
+            adopted = True
+    else:
+        message = outbound.filter(provider_message_id=provider_message_id).first()
     if message is None:
         return None
-    current = _STATUS_RANK.get(message.delivery_status, -1)
-    if _STATUS_RANK.get(status, -1) <= current:
+    moves = _STATUS_RANK.get(status, -1) > _STATUS_RANK.get(message.delivery_status, -1)
+    if not moves and not adopted:
         return message
-    message.delivery_status = status
-    if error:
-        message.delivery_error = error[:2000]
-    message.save(update_fields=["delivery_status", "delivery_error", "updated_at"])
+    if moves:
+        if error or message.delivery_status == Message.DeliveryStatus.QUEUED:
+            message.delivery_error = error[:2000]
+        message.delivery_status = status
+    message.save(
+        update_fields=["delivery_status", "delivery_error", "provider_message_id", "updated_at"]
+    )
     realtime.publish(message.conversation, "message.updated", message_payload(message))
     return message
 

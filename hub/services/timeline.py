@@ -18,6 +18,7 @@ def record_event(
     text: str = "",
     author=None,
     metadata: dict[str, Any] | None = None,
+    occurred_at=None,
 ) -> Message:
     event = Message.objects.create(
         conversation=conversation,
@@ -27,7 +28,7 @@ def record_event(
         text=text,
         author=author,
         metadata=metadata or {},
-        occurred_at=timezone.now(),
+        occurred_at=occurred_at or timezone.now(),
     )
     realtime.publish(conversation, "message.created", message_payload(event))
     return event

@@ -1,0 +1,61 @@
+"""Which TTL policy applies to a conversation, resolved with its team's business hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from hub import adapters
+from hub.business_hours import Schedule
+from hub.models import BusinessHours, Conversation, TtlPolicy
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    first_response: timedelta | None
+    next_response: timedelta | None
+    resolution: timedelta | None = None
+    warning_percent: int = 75
+    schedule: Schedule | None = None
+    handoff_mode: str = TtlPolicy.HandoffMode.OFF
+    handoff_channels: list[str] = field(default_factory=list)
+    escalation_team_id: int | None = None
+
+    def ttl(self, kind: str) -> timedelta | None:
+        if kind == "first_response":
+            return self.first_response
+        return self.next_response or self.first_response
+
+
+def _schedule_for(team_id: int) -> Schedule | None:
+    hours = BusinessHours.objects.filter(team_id=team_id).prefetch_related("holidays").first()
+    if hours is None:
+        return None
+    return Schedule.from_config(
+        hours.time_zone, hours.weekly, holidays=[h.date for h in hours.holidays.all()]
+    )
+
+
+def policy_for(conversation: Conversation) -> ResolvedPolicy:
+    """The endpoint's policy, else the channel's, else the channel adapter's default TTLs."""
+    policy = (
+        TtlPolicy.objects.filter(endpoint_id=conversation.endpoint_id).first()
+        or TtlPolicy.objects.filter(channel=conversation.channel, endpoint__isnull=True).first()
+    )
+    if policy is None:
+        try:
+            capabilities = adapters.get_adapter(conversation.channel).capabilities
+        except LookupError:
+            return ResolvedPolicy(None, None)
+        return ResolvedPolicy(capabilities.first_response_ttl, capabilities.next_response_ttl)
+    schedule = _schedule_for(conversation.team_id) if policy.business_hours_only else None
+    return ResolvedPolicy(
+        first_response=policy.first_response,
+        next_response=policy.next_response,
+        resolution=policy.resolution,
+        warning_percent=min(max(policy.warning_percent, 1), 100),
+        schedule=schedule,
+        handoff_mode=policy.handoff_mode,
+        handoff_channels=[c for c in policy.handoff_channels if isinstance(c, str)],
+        escalation_team_id=policy.escalation_team_id,
+    )

@@ -1,0 +1,294 @@
+"""The SLA engine: the sweep that acts on conversations whose TTL warning or expiry is due.
+
+Each open conversation stores ``next_check_at`` (indexed, derived on save). The beat task calls
+``sweep`` every few seconds: it takes only the due rows, in batches, with
+``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the work and none
+acts twice; the ``warned_at`` / ``breached_at`` marks make each action idempotent. The cost follows
+what is due, not what is open.
+
+Before expiry (the policy's warning share of the TTL): the team and assignee are warned; with an
+automatic handoff policy the person is told, on their channel, that the answer will take longer
+and where it will come, and the thread moves to that channel. At expiry: the breach is recorded
+with its durations and the conversation is escalated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.template import Context, Template
+from django.utils import formats, timezone, translation
+
+from hub.adapters import OutboundRefused
+from hub.models import Conversation, MessageTemplate, SlaRecord, Team, TtlPolicy
+from hub.payloads import conversation_payload
+from hub.services import clock, realtime
+from hub.services.conversations import conversation_changed, wake_up
+from hub.services.errors import ServiceError
+from hub.services.handoff import handoff, plan, target_address
+from hub.services.outbound import send_reply
+from hub.services.policies import ResolvedPolicy, policy_for
+from hub.services.timeline import record_event
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    checked: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    handoffs: int = 0
+    wakeups: int = 0
+
+
+def sweep(
+    now: datetime | None = None, *, batch_size: int = 200, max_batches: int = 50
+) -> SweepResult:
+    """Act on every conversation due by ``now``; returns what was done."""
+    result = SweepResult()
+    for _ in range(max_batches):
+        taken = _sweep_batch(now or timezone.now(), batch_size, result)
+        if taken < batch_size:
+            break
+    return result
+
+
+def due_ids(now: datetime, limit: int) -> list[int]:
+    """Lock and return up to ``limit`` due conversations (call inside a transaction)."""
+    qs = Conversation.objects.filter(next_check_at__lte=now).order_by("next_check_at")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return list(qs.values_list("pk", flat=True)[:limit])
+
+
+def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
+    with transaction.atomic():
+        ids = due_ids(now, batch_size)
+        conversations = Conversation.objects.select_related(
+            "contact", "endpoint", "team", "sla_record"
+        ).in_bulk(ids)
+        for pk in ids:
+            conversation = conversations[pk]
+            try:
+                with transaction.atomic():
+                    process(conversation, now, result)
+            except Exception:
+                logger.exception("SLA sweep failed on conversation %s", pk)
+            result.checked += 1
+    return len(ids)
+
+
+def process(conversation: Conversation, now: datetime, result: SweepResult) -> None:
+    """Everything due on one (locked) conversation, each step at most once."""
+    if (
+        conversation.status == Conversation.Status.SNOOZED
+        and conversation.snoozed_until
+        and conversation.snoozed_until <= now
+    ):
+        wake_up(conversation, now)
+        result.wakeups += 1
+    running = conversation.waiting_since is not None and conversation.clock_remaining is None
+    if (
+        running
+        and conversation.warn_at
+        and not conversation.warned_at
+        and now >= conversation.warn_at
+    ):
+        warn(conversation, now, result)
+        conversation.refresh_from_db()
+    if (
+        running
+        and conversation.due_at
+        and not conversation.breached_at
+        and now >= conversation.due_at
+    ):
+        breach(conversation, now)
+        result.breaches += 1
+    if (
+        conversation.resolution_due_at
+        and not conversation.resolution_breached_at
+        and conversation.status != Conversation.Status.RESOLVED
+        and now >= conversation.resolution_due_at
+    ):
+        breach_resolution(conversation, now)
+        result.breaches += 1
+    conversation.save()
+
+
+def warn(conversation: Conversation, now: datetime, result: SweepResult) -> None:
+    conversation.warned_at = now
+    if conversation.sla_record is not None:
+        conversation.sla_record.warned = True
+        conversation.sla_record.save(update_fields=["warned"])
+    conversation.save()
+    record_event(
+        conversation,
+        "sla_warning",
+        text=f"Reply due by {conversation.due_at.isoformat()}",
+        metadata={
+            "due_at": conversation.due_at.isoformat(),
+            "assignee_id": conversation.assignee_id,
+        },
+    )
+    realtime.publish(conversation, "sla.warning", conversation_payload(conversation))
+    result.warnings += 1
+    policy = policy_for(conversation)
+    if policy.handoff_mode == TtlPolicy.HandoffMode.AUTOMATIC and hand_off_in_time(
+        conversation, policy, now
+    ):
+        result.handoffs += 1
+
+
+def _language(conversation: Conversation) -> str:
+    language = (conversation.contact.language or "").split("-")[0].lower()
+    return language if language in {"en", "it"} else translation.get_language() or "en"
+
+
+def render_template(key: str, language: str, context: dict) -> str:
+    template = (
+        MessageTemplate.objects.filter(key=key, language=language).first()
+        or MessageTemplate.objects.filter(key=key, language="en").first()
+    )
+    if template is None:
+        raise ServiceError(f"No message template {key!r}.", code="no_template")
+    return Template(template.text).render(Context(context, autoescape=False)).strip()
+
+
+def _local_time(moment: datetime, policy: ResolvedPolicy, language: str) -> str:
+    zone = policy.schedule.zone if policy.schedule else timezone.get_default_timezone()
+    with translation.override(language):
+        text = formats.date_format(moment.astimezone(zone), "j F, H:i")
+    # Django's Italian month names are capitalised; in running Italian text they are not.
+    return text.lower() if language == "it" else text
+
+
+def hand_off_in_time(conversation: Conversation, policy: ResolvedPolicy, now: datetime) -> bool:
+    """Tell the person the answer will take longer and where it will come, then move the thread
+    to the first handoff channel we have an address on. With no address (typically chat with an
+    unknown email) the message asks for one instead. Returns whether the thread moved."""
+    language = _language(conversation)
+    name = (conversation.contact.name or "").split(" ")[0]
+    for channel in policy.handoff_channels:
+        try:
+            endpoint, address = plan(conversation, channel)
+        except ServiceError:
+            continue
+        target = Conversation(
+            channel=channel,
+            team_id=conversation.team_id,
+            endpoint=endpoint,
+            clock_kind=conversation.clock_kind,
+        )
+        target_policy = policy_for(target)
+        ttl = target_policy.ttl(conversation.clock_kind)
+        due = (
+            clock.add_time(conversation.waiting_since, ttl, target_policy.schedule) if ttl else None
+        )
+        text = render_template(
+            "expectation_handoff",
+            language,
+            {
+                "name": name,
+                "address": address.value,
+                "channel": channel,
+                "due_time": _local_time(due, target_policy, language) if due else "",
+            },
+        )
+        try:
+            send_reply(
+                conversation,
+                text=text,
+                counts_as_response=False,
+                metadata={"sla": "expectation", "handoff_to": channel},
+            )
+        except (OutboundRefused, ServiceError) as exc:
+            record_event(conversation, "handoff_failed", text=str(exc))
+            return False
+        handoff(conversation, channel=channel, reason="ttl")
+        return True
+    if "email" in policy.handoff_channels and target_address(conversation, "email") is None:
+        text = render_template("expectation_ask_email", language, {"name": name})
+        try:
+            send_reply(
+                conversation,
+                text=text,
+                counts_as_response=False,
+                metadata={"sla": "expectation", "asks_for": "email"},
+            )
+        except (OutboundRefused, ServiceError) as exc:
+            record_event(conversation, "handoff_failed", text=str(exc))
+    return False
+
+
+def breach(conversation: Conversation, now: datetime) -> None:
+    policy = policy_for(conversation)
+    conversation.breached_at = now
+    waited = clock.elapsed(conversation.waiting_since, now, policy.schedule)
+    record = conversation.sla_record
+    if record is not None:
+        record.breached = True
+        record.breached_at = now
+        record.save(update_fields=["breached", "breached_at"])
+    ttl = policy.ttl(conversation.clock_kind)
+    record_event(
+        conversation,
+        "sla_breached",
+        text=f"TTL missed: waiting {clock.describe(waited)}"
+        + (f", TTL {clock.describe(ttl)}" if ttl else ""),
+        metadata={
+            "kind": conversation.clock_kind,
+            "waited_seconds": int(waited.total_seconds()),
+            "ttl_seconds": int(ttl.total_seconds()) if ttl else None,
+        },
+    )
+    escalate(conversation, policy)
+
+
+def breach_resolution(conversation: Conversation, now: datetime) -> None:
+    policy = policy_for(conversation)
+    conversation.resolution_breached_at = now
+    SlaRecord.objects.create(
+        conversation=conversation,
+        kind=SlaRecord.Kind.RESOLUTION,
+        channel=conversation.channel,
+        team_id=conversation.team_id,
+        agent_id=conversation.assignee_id,
+        started_at=conversation.created_at,
+        due_at=conversation.resolution_due_at,
+        waited=clock.elapsed(conversation.created_at, now, policy.schedule),
+        breached=True,
+        breached_at=now,
+    )
+    record_event(conversation, "sla_resolution_breached", text="Resolution TTL missed")
+    escalate(conversation, policy)
+
+
+def escalate(conversation: Conversation, policy: ResolvedPolicy) -> None:
+    """Raise the priority and hand the conversation to the escalation team, else the team lead."""
+    changes: dict = {"priority": [conversation.priority, conversation.priority + 1]}
+    conversation.priority += 1
+    target = None
+    if policy.escalation_team_id and policy.escalation_team_id != conversation.team_id:
+        changes["team_id"] = [conversation.team_id, policy.escalation_team_id]
+        conversation.team_id = policy.escalation_team_id
+        target = Team.objects.get(pk=policy.escalation_team_id).name
+    elif conversation.assignee_id is None:
+        lead_id = (
+            Team.objects.filter(pk=conversation.team_id).values_list("lead", flat=True).first()
+        )
+        if lead_id:
+            changes["assignee_id"] = [None, lead_id]
+            conversation.assignee_id = lead_id
+            target = "the team lead"
+    record_event(
+        conversation,
+        "escalated",
+        text=f"Escalated to {target}" if target else "Priority raised",
+        metadata=changes,
+    )
+    conversation_changed(conversation, changes)
+    realtime.publish(conversation, "sla.breached", conversation_payload(conversation))
