@@ -25,6 +25,8 @@ class InboundMessage:
     ``reply_token``) that the channel found in the message; ``references`` are provider message ids
     of earlier messages this one answers (email In-Reply-To/References); ``subject`` may carry a
     ``[#<ref>]`` token the email channel extracts into ``conversation_ref``.
+    ``pending_attachments`` counts files the channel app attaches after ingest (e.g. media it
+    downloads in a task): a message carrying only those is not empty.
     """
 
     endpoint: Any
@@ -41,5 +43,6 @@ class InboundMessage:
     conversation_ref: int | None = None
     references: list[str] = field(default_factory=list)
     is_auto_reply: bool = False
+    pending_attachments: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | str | None = None
