@@ -98,9 +98,19 @@ TEMPLATES = [
 # --- Database: PostgreSQL from DATABASE_URL, else SQLite under var/ ---------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # Under ASGI every request runs in a fresh thread, so persistent per-thread connections
+        # pile up until the server refuses clients. A per-process psycopg pool instead
+        # (CONN_MAX_AGE must be 0 with it); HUB_DB_POOL_MAX=0 turns it off.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _pool_max = int(os.environ.get("HUB_DB_POOL_MAX", 16))
+        if _pool_max > 0:
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": min(2, _pool_max),
+                "max_size": _pool_max,
+                "timeout": 10,
+            }
 else:
     DATABASES = {
         "default": {

@@ -8,7 +8,6 @@ from crm.identities import normalise
 from crm.models import Contact, Identity
 
 
-@transaction.atomic
 def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identity:
     """Return the identity for ``(kind, value)``, creating it and its contact if new.
 

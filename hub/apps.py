@@ -7,4 +7,10 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         # The built-in api channel registers like any other channel adapter.
-        from hub import api_channel  # noqa: F401
+        from hub import (
+            api_channel,  # noqa: F401
+            config_cache,
+        )
+        from hub.models import BusinessHours, Holiday, TtlPolicy, WebhookSubscription
+
+        config_cache.watch(WebhookSubscription, TtlPolicy, BusinessHours, Holiday)

@@ -9,14 +9,13 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from hub.services.realtime import ALL_AGENTS_GROUP, team_group
+from hub.selectors import teams_of
+from hub.services.realtime import team_group
 
 
 @database_sync_to_async
 def _groups_for(user) -> list[str]:
-    if user.is_superuser:
-        return [ALL_AGENTS_GROUP]
-    return [team_group(pk) for pk in user.hub_teams.values_list("pk", flat=True)]
+    return [team_group(pk) for pk in teams_of(user).values_list("pk", flat=True)]
 
 
 class AgentEventsConsumer(AsyncJsonWebsocketConsumer):

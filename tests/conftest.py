@@ -40,6 +40,16 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    """Each test's database is rolled back, so the process-local config cache must be too."""
+    from hub import config_cache
+
+    config_cache.clear()
+    yield
+    config_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.CELERY_TASK_EAGER_PROPAGATES = True

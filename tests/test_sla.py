@@ -181,7 +181,9 @@ def test_warning_once_then_breach_with_escalation_to_the_team_lead(sms, team):
 
 def test_breach_moves_the_conversation_to_the_escalation_team(sms, team):
     escalation = TeamFactory(name="Escalations")
-    TtlPolicy.objects.filter(channel="sms", endpoint=None).update(escalation_team=escalation)
+    policy = TtlPolicy.objects.get(channel="sms", endpoint=None)
+    policy.escalation_team = escalation
+    policy.save()
     conversation = ingest(inbound(sms, "+393471234567", received_at=T0)).conversation
     sweep_at(T0 + timedelta(hours=2))
     conversation.refresh_from_db()

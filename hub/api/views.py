@@ -47,8 +47,12 @@ class IdFilter(django_filters.Filter):
 
 
 class ConversationFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Conversation.Status.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    # distinct=False: no join here can duplicate rows, and DISTINCT makes PostgreSQL sort every
+    # match before taking a page.
+    status = django_filters.MultipleChoiceFilter(
+        choices=Conversation.Status.choices, distinct=False
+    )
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
     endpoint = IdFilter(field_name="endpoint_id")
     contact = IdFilter(field_name="contact_id")
     team = IdFilter(field_name="team_id")

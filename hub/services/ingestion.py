@@ -65,7 +65,9 @@ def ingest(inbound: InboundMessage) -> Message:
 
 def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
     _validate(inbound)
-    if inbound.provider_message_id:
+    # A retry is normally caught by the unique constraint below; with attachments, look first
+    # so a retry does not write files that the rollback would leave behind.
+    if inbound.provider_message_id and (inbound.attachments or inbound.pending_attachments):
         existing = _existing(inbound)
         if existing is not None:
             return IngestOutcome(existing, created=False)

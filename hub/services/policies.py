@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from hub import adapters
+from hub import adapters, config_cache
 from hub.business_hours import Schedule
 from hub.models import BusinessHours, Conversation, TtlPolicy
 
@@ -28,20 +28,36 @@ class ResolvedPolicy:
 
 
 def _schedule_for(team_id: int) -> Schedule | None:
-    hours = BusinessHours.objects.filter(team_id=team_id).prefetch_related("holidays").first()
-    if hours is None:
-        return None
-    return Schedule.from_config(
-        hours.time_zone, hours.weekly, holidays=[h.date for h in hours.holidays.all()]
-    )
+    def load() -> Schedule | None:
+        hours = BusinessHours.objects.filter(team_id=team_id).prefetch_related("holidays").first()
+        if hours is None:
+            return None
+        return Schedule.from_config(
+            hours.time_zone, hours.weekly, holidays=[h.date for h in hours.holidays.all()]
+        )
+
+    return config_cache.cached(f"schedule:{team_id}", load)
+
+
+def _policies() -> tuple[dict[int, TtlPolicy], dict[str, TtlPolicy]]:
+    """All TTL policies, by endpoint id and (defaults) by channel: a handful of rows."""
+
+    def load():
+        by_endpoint, by_channel = {}, {}
+        for policy in TtlPolicy.objects.all():
+            if policy.endpoint_id:
+                by_endpoint[policy.endpoint_id] = policy
+            else:
+                by_channel[policy.channel] = policy
+        return by_endpoint, by_channel
+
+    return config_cache.cached("ttl_policies", load)
 
 
 def policy_for(conversation: Conversation) -> ResolvedPolicy:
     """The endpoint's policy, else the channel's, else the channel adapter's default TTLs."""
-    policy = (
-        TtlPolicy.objects.filter(endpoint_id=conversation.endpoint_id).first()
-        or TtlPolicy.objects.filter(channel=conversation.channel, endpoint__isnull=True).first()
-    )
+    by_endpoint, by_channel = _policies()
+    policy = by_endpoint.get(conversation.endpoint_id) or by_channel.get(conversation.channel)
     if policy is None:
         try:
             capabilities = adapters.get_adapter(conversation.channel).capabilities

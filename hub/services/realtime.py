@@ -15,8 +15,6 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-ALL_AGENTS_GROUP = "hub.agents.all"
-
 
 def team_group(team_id: int) -> str:
     return f"hub.team.{team_id}"
@@ -38,7 +36,8 @@ def _send(groups: list[str], message: dict[str, Any]) -> None:
 
 
 def publish(conversation, event: str, data: dict[str, Any]) -> None:
-    """Push ``event`` about ``conversation`` to its team, its watchers and all-seeing agents."""
+    """Push ``event`` about ``conversation`` to its team (superusers join every team's group)
+    and to whoever watches the conversation."""
     message = {
         "type": "hub.event",
         "event": event,
@@ -46,9 +45,5 @@ def publish(conversation, event: str, data: dict[str, Any]) -> None:
         "team_id": conversation.team_id,
         "data": data,
     }
-    groups = [
-        team_group(conversation.team_id),
-        conversation_group(conversation.pk),
-        ALL_AGENTS_GROUP,
-    ]
+    groups = [team_group(conversation.team_id), conversation_group(conversation.pk)]
     transaction.on_commit(lambda: _send(groups, message))

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from hub import config_cache
 from hub.models import WebhookDelivery, WebhookSubscription
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -38,9 +39,10 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 
 def emit(event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Queue ``event_type`` for every active subscription that wants it (in the caller's txn)."""
-    subscriptions = [
-        sub for sub in WebhookSubscription.objects.filter(is_active=True) if sub.wants(event_type)
-    ]
+    active = config_cache.cached(
+        "webhook_subscriptions", lambda: list(WebhookSubscription.objects.filter(is_active=True))
+    )
+    subscriptions = [sub for sub in active if sub.wants(event_type)]
     if not subscriptions:
         return []
     deliveries = []
