@@ -9,7 +9,14 @@ from crm.models import Contact, Identity
 
 
 def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identity:
-    """Return the identity for ``(kind, value)``, creating it and its contact if new.
+    """Return the identity for ``(kind, value)``, creating it and its contact if new."""
+    return get_or_create_identity(kind, value, display_name=display_name)[0]
+
+
+def get_or_create_identity(
+    kind: str, value: str, *, display_name: str = ""
+) -> tuple[Identity, bool]:
+    """The identity for ``(kind, value)`` and whether it (and its contact) was created now.
 
     Safe under concurrency: the unique constraint on (kind, value) decides who creates it; the
     loser's savepoint is rolled back (no orphan contact) and it reads the winner's row.
@@ -20,15 +27,16 @@ def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identi
         if display_name and not identity.contact.name:
             identity.contact.name = display_name[:200]
             identity.contact.save(update_fields=["name", "updated_at"])
-        return identity
+        return identity, False
     try:
         with transaction.atomic():
             contact = Contact.objects.create(name=display_name[:200])
-            return Identity.objects.create(
+            identity = Identity.objects.create(
                 contact=contact, kind=kind, value=value, display_name=display_name[:200]
             )
+            return identity, True
     except IntegrityError:
-        return Identity.objects.select_related("contact").get(kind=kind, value=value)
+        return Identity.objects.select_related("contact").get(kind=kind, value=value), False
 
 
 @transaction.atomic

@@ -41,3 +41,10 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
                 "data": event["data"],
             }
         )
+
+    async def hub_events(self, event) -> None:
+        """A batch (e.g. the SLA sweep's warnings): one frame per conversation for the client."""
+        for item in event["items"]:
+            await self.send_json(
+                {"event": event["event"], "conversation_id": item["id"], "data": item}
+            )

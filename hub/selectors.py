@@ -33,6 +33,10 @@ def visible_endpoints(user) -> QuerySet[Endpoint]:
     return qs
 
 
+def can_use_endpoint(user, endpoint: Endpoint) -> bool:
+    return user.is_superuser or endpoint.team.members.filter(pk=user.pk).exists()
+
+
 def _timeline_items(qs: QuerySet[Message]) -> QuerySet[Message]:
     return qs.select_related("sender_identity", "recipient_identity", "author").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id"))

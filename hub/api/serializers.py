@@ -8,7 +8,6 @@ from rest_framework import serializers
 from crm.identities import InvalidIdentity, normalise
 from crm.models import Company, Contact, Identity
 from hub.models import (
-    Attachment,
     BusinessHours,
     Channel,
     Conversation,
@@ -96,10 +95,31 @@ class ContactSerializer(serializers.ModelSerializer):
         return super().update(instance, validated_data)
 
 
-class ContactBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = ["id", "name"]
+# Read-only serializers below declare their fields instead of introspecting the model: they run
+# on every response (and inside every list), and a ModelSerializer rebuilds its fields from the
+# model for each instance it is created for.
+
+
+def _id(source: str) -> serializers.IntegerField:
+    return serializers.IntegerField(source=source, read_only=True, allow_null=True)
+
+
+def _when(**kwargs) -> serializers.DateTimeField:
+    return serializers.DateTimeField(read_only=True, allow_null=True, **kwargs)
+
+
+class IdentityReadSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=Identity.Kind.choices, read_only=True)
+    value = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    is_verified = serializers.BooleanField(read_only=True)
+    created_at = _when()
+
+
+class ContactBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -114,39 +134,39 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug"]
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
     contact = ContactBriefSerializer(read_only=True)
-
-    class Meta:
-        model = Conversation
-        fields = [
-            "id",
-            "contact",
-            "endpoint",
-            "channel",
-            "status",
-            "assignee",
-            "team",
-            "subject",
-            "waiting_since",
-            "due_at",
-            "snoozed_until",
-            "last_activity_at",
-            "last_inbound_at",
-            "last_outbound_at",
-            "created_at",
-            "updated_at",
-            "resolved_at",
-        ]
-        read_only_fields = fields
+    endpoint = _id("endpoint_id")
+    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    status = serializers.ChoiceField(choices=Conversation.Status.choices, read_only=True)
+    assignee = _id("assignee_id")
+    team = _id("team_id")
+    subject = serializers.CharField(read_only=True)
+    priority = serializers.IntegerField(read_only=True)
+    clock_kind = serializers.CharField(
+        read_only=True, help_text="first_response, next_response or empty"
+    )
+    waiting_since = _when()
+    warn_at = _when()
+    due_at = _when(help_text="When the running TTL expires.")
+    breached_at = _when()
+    snoozed_until = _when()
+    last_activity_at = _when()
+    last_inbound_at = _when()
+    last_outbound_at = _when()
+    created_at = _when()
+    updated_at = _when()
+    resolved_at = _when()
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    filename = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    content_id = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Attachment
-        fields = ["id", "filename", "content_type", "size", "content_id", "url"]
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, obj) -> str:
@@ -155,36 +175,29 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    conversation = _id("conversation_id")
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    kind = serializers.ChoiceField(choices=Message.Kind.choices, read_only=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
+    endpoint = _id("endpoint_id")
+    sender = IdentityReadSerializer(source="sender_identity", read_only=True, allow_null=True)
+    recipient = IdentityReadSerializer(source="recipient_identity", read_only=True, allow_null=True)
+    author = _id("author_id")
+    event_type = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    html = serializers.CharField(read_only=True, help_text="Sanitised HTML.")
+    provider_message_id = serializers.CharField(read_only=True)
+    delivery_status = serializers.ChoiceField(
+        choices=Message.DeliveryStatus.choices, read_only=True
+    )
+    delivery_error = serializers.CharField(read_only=True)
+    is_auto_reply = serializers.BooleanField(read_only=True)
+    metadata = serializers.JSONField(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
-    sender = IdentitySerializer(source="sender_identity", read_only=True)
-    recipient = IdentitySerializer(source="recipient_identity", read_only=True)
-
-    class Meta:
-        model = Message
-        fields = [
-            "id",
-            "conversation",
-            "direction",
-            "kind",
-            "channel",
-            "endpoint",
-            "sender",
-            "recipient",
-            "author",
-            "event_type",
-            "text",
-            "html",
-            "provider_message_id",
-            "delivery_status",
-            "delivery_error",
-            "is_auto_reply",
-            "metadata",
-            "attachments",
-            "occurred_at",
-            "created_at",
-        ]
-        read_only_fields = fields
+    occurred_at = _when()
+    created_at = _when()
 
 
 class ReplySerializer(serializers.Serializer):

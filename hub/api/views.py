@@ -20,6 +20,7 @@ from hub.api import serializers as s
 from hub.api.pagination import ConversationCursorPagination, TimelineCursorPagination
 from hub.inbound import InboundMessage
 from hub.models import (
+    Attachment,
     BusinessHours,
     Channel,
     Conversation,
@@ -339,7 +340,7 @@ class InboundView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         endpoint = data["endpoint"]
-        if not selectors.visible_endpoints(request.user).filter(pk=endpoint.pk).exists():
+        if not selectors.can_use_endpoint(request.user, endpoint):
             return Response(
                 {"endpoint": ["You are not a member of this endpoint's team."]},
                 status=status.HTTP_403_FORBIDDEN,
@@ -360,6 +361,9 @@ class InboundView(APIView):
             )
         )
         message = outcome.message
+        if outcome.created and not getattr(message, "attachments_expected", True):
+            # Just stored without files: spare the serializer its attachments query.
+            message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
         result = {
             "created": outcome.created,
             "message": s.MessageSerializer(message, context={"request": request}).data,

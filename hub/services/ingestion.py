@@ -20,15 +20,16 @@ from django.utils import timezone
 
 from crm.identities import InvalidIdentity
 from crm.models import Contact
-from crm.services import resolve_identity
+from crm.services import get_or_create_identity
 from hub import adapters
 from hub.inbound import InboundMessage
-from hub.models import Attachment, Conversation, Endpoint, Message
+from hub.models import Attachment, Conversation, Endpoint, Message, SlaRecord
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
 from hub.services import clock, realtime, webhooks
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
+from hub.services.policies import policy_for
 from hub.services.timeline import record_event
 from hub.text import clean_text
 
@@ -113,14 +114,16 @@ def _capabilities(channel: str) -> adapters.Capabilities:
         return adapters.Capabilities()
 
 
-def _threaded_conversation(inbound: InboundMessage, contact: Contact) -> Conversation | None:
-    """The conversation the message's threading hints point to, if any."""
+def _threaded_conversation(
+    inbound: InboundMessage, contact: Contact, *, new_person: bool
+) -> Conversation | None:
+    """The conversation the message's threading hints point to, if any, locked."""
     endpoint = inbound.endpoint
+    locked = Conversation.objects.select_for_update(of=("self",))
+    found = None
     if inbound.conversation_token:
         found = Conversation.objects.filter(reply_token=inbound.conversation_token).first()
-        if found is not None:
-            return found
-    if inbound.references:
+    if found is None and inbound.references:
         refs = [ref for ref in inbound.references if ref][:100]
         earlier = (
             Message.objects.filter(provider_message_id__in=refs, channel=endpoint.channel)
@@ -128,57 +131,81 @@ def _threaded_conversation(inbound: InboundMessage, contact: Contact) -> Convers
             .order_by("-occurred_at", "-id")
             .first()
         )
-        if earlier is not None:
-            return earlier.conversation
+        found = earlier.conversation if earlier is not None else None
+    if found is not None:
+        return locked.get(pk=found.pk)
+    if new_person:
+        return None  # nobody else's subject token, and no conversation of theirs yet
     if inbound.conversation_ref:
         # A subject token is guessable, so it only threads the same person's conversation.
-        found = Conversation.objects.filter(pk=inbound.conversation_ref, contact=contact).first()
+        found = locked.filter(pk=inbound.conversation_ref, contact=contact).first()
         if found is not None:
             return found
     if _capabilities(endpoint.channel).threads_by_contact:
         return (
-            Conversation.objects.filter(contact=contact, endpoint=endpoint)
+            locked.filter(contact=contact, endpoint=endpoint)
             .order_by("-last_activity_at", "-id")
             .first()
         )
     return None
 
 
+def _open_conversation(inbound: InboundMessage, contact: Contact, occurred_at, now) -> Conversation:
+    """A new conversation. Where the channel runs no TTL clock it is inserted complete, so the
+    common case costs one INSERT and no UPDATE."""
+    endpoint: Endpoint = inbound.endpoint
+    conversation = Conversation(
+        contact=contact,
+        endpoint=endpoint,
+        channel=endpoint.channel,
+        team_id=endpoint.team_id,
+        subject=clean_text(inbound.subject)[:500],
+        last_activity_at=occurred_at,
+        created_at=now,
+    )
+    if not inbound.is_auto_reply:
+        conversation.last_inbound_at = occurred_at
+        policy = policy_for(conversation)
+        if policy.ttl(SlaRecord.Kind.FIRST_RESPONSE) is None and not policy.resolution:
+            clock.start(conversation, occurred_at, policy)  # no timed clock: nothing to record
+    conversation.save(force_insert=True)
+    return conversation
+
+
 def _store(inbound: InboundMessage) -> IngestOutcome:
     endpoint: Endpoint = inbound.endpoint
     try:
-        identity = resolve_identity(
+        identity, new_person = get_or_create_identity(
             inbound.sender_kind, inbound.sender_address, display_name=inbound.sender_name
         )
     except InvalidIdentity as exc:
         raise InvalidInbound(str(exc), field="sender") from exc
-    # One writer per contact at a time: two messages of a new person never open two conversations.
-    contact = Contact.objects.select_for_update().get(pk=identity.contact_id)
+    contact = identity.contact
+    if not new_person:
+        # One writer per contact at a time: two messages of one person never open two
+        # conversations. (A contact created in this transaction is invisible to others.)
+        contact = Contact.objects.select_for_update().get(pk=identity.contact_id)
 
     now = timezone.now()
     occurred_at = inbound.received_at or now
-    conversation = _threaded_conversation(inbound, contact)
+    conversation = _threaded_conversation(inbound, contact, new_person=new_person)
     created = reopened = False
-    if conversation is not None:
-        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if conversation.status == Conversation.Status.RESOLVED and not inbound.is_auto_reply:
-            window = settings.HUB["REOPEN_WINDOW"]
-            if conversation.resolved_at and conversation.resolved_at >= now - window:
-                _reopen(conversation, reason="inbound message")
-                reopened = True
-            else:
-                conversation = None
+    if (
+        conversation is not None
+        and conversation.status == Conversation.Status.RESOLVED
+        and not inbound.is_auto_reply
+    ):
+        window = settings.HUB["REOPEN_WINDOW"]
+        if conversation.resolved_at and conversation.resolved_at >= now - window:
+            _reopen(conversation, reason="inbound message")
+            reopened = True
+        else:
+            conversation = None
     if conversation is None:
-        conversation = Conversation.objects.create(
-            contact=contact,
-            endpoint=endpoint,
-            channel=endpoint.channel,
-            team_id=endpoint.team_id,
-            subject=clean_text(inbound.subject)[:500],
-            last_activity_at=occurred_at,
-            created_at=now,
-        )
+        conversation = _open_conversation(inbound, contact, occurred_at, now)
         created = True
+    elif conversation.contact_id == contact.pk:
+        conversation.contact = contact  # already loaded: spare later readers the query
 
     html = sanitize_html(inbound.html)
     text = clean_text(inbound.text) or html_to_text(html)
@@ -201,18 +228,22 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     )
     for item in inbound.attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
+    message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
 
     changes: dict = {}
-    conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
-    if not inbound.is_auto_reply:
-        conversation.last_inbound_at = max(conversation.last_inbound_at or occurred_at, occurred_at)
-        if conversation.status in (Conversation.Status.PENDING, Conversation.Status.SNOOZED):
-            changes["status"] = [conversation.status, Conversation.Status.OPEN]
-            conversation.status = Conversation.Status.OPEN
-            conversation.snoozed_until = None
-        if conversation.status == Conversation.Status.OPEN:
-            clock.start(conversation, occurred_at)
-    conversation.save()
+    if not created or conversation.waiting_since is None:
+        conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
+        if not inbound.is_auto_reply:
+            conversation.last_inbound_at = max(
+                conversation.last_inbound_at or occurred_at, occurred_at
+            )
+            if conversation.status in (Conversation.Status.PENDING, Conversation.Status.SNOOZED):
+                changes["status"] = [conversation.status, Conversation.Status.OPEN]
+                conversation.status = Conversation.Status.OPEN
+                conversation.snoozed_until = None
+            if conversation.status == Conversation.Status.OPEN:
+                clock.start(conversation, occurred_at)
+        conversation.save()
 
     conv_data = conversation_payload(conversation)
     msg_data = message_payload(message)

@@ -23,7 +23,7 @@ from django.template import Context, Template
 from django.utils import formats, timezone, translation
 
 from hub.adapters import OutboundRefused
-from hub.models import Conversation, MessageTemplate, SlaRecord, Team, TtlPolicy
+from hub.models import Conversation, Message, MessageTemplate, SlaRecord, Team, TtlPolicy
 from hub.payloads import conversation_payload
 from hub.services import clock, realtime
 from hub.services.conversations import conversation_changed, wake_up
@@ -68,18 +68,73 @@ def due_ids(now: datetime, limit: int) -> list[int]:
 def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     with transaction.atomic():
         ids = due_ids(now, batch_size)
-        conversations = Conversation.objects.select_related(
-            "contact", "endpoint", "team", "sla_record"
-        ).in_bulk(ids)
+        conversations = Conversation.objects.select_related("sla_record").in_bulk(ids)
+        plain, other = [], []
         for pk in ids:
             conversation = conversations[pk]
+            (plain if _only_a_warning(conversation, now) else other).append(conversation)
+        if plain:
+            warn_many(plain, now)
+            result.warnings += len(plain)
+        for conversation in other:
             try:
                 with transaction.atomic():
                     process(conversation, now, result)
             except Exception:
-                logger.exception("SLA sweep failed on conversation %s", pk)
-            result.checked += 1
+                logger.exception("SLA sweep failed on conversation %s", conversation.pk)
+        result.checked += len(ids)
     return len(ids)
+
+
+def _only_a_warning(conversation: Conversation, now: datetime) -> bool:
+    """Whether all that is due is a warning without a handoff: the common case, done in bulk."""
+    return (
+        conversation.status == Conversation.Status.OPEN
+        and conversation.waiting_since is not None
+        and conversation.clock_remaining is None
+        and conversation.warn_at is not None
+        and conversation.warned_at is None
+        and conversation.warn_at <= now
+        and (conversation.due_at is None or conversation.due_at > now)
+        and (conversation.resolution_due_at is None or conversation.resolution_due_at > now)
+        and policy_for(conversation).handoff_mode != TtlPolicy.HandoffMode.AUTOMATIC
+    )
+
+
+def warn_many(conversations: list[Conversation], now: datetime) -> None:
+    """Warn on many conversations with a few statements: mark them, add their timeline events,
+    and push one realtime batch per team."""
+    events = []
+    for conversation in conversations:
+        conversation.warned_at = now
+        conversation.next_check_at = conversation.derive_next_check()
+        conversation.updated_at = now
+        events.append(
+            Message(
+                conversation=conversation,
+                kind=Message.Kind.EVENT,
+                channel=conversation.channel,
+                event_type="sla_warning",
+                text=f"Reply due by {conversation.due_at.isoformat()}",
+                metadata={
+                    "due_at": conversation.due_at.isoformat(),
+                    "assignee_id": conversation.assignee_id,
+                },
+                occurred_at=now,
+            )
+        )
+    Conversation.objects.bulk_update(
+        conversations, ["warned_at", "next_check_at", "updated_at"], batch_size=500
+    )
+    SlaRecord.objects.filter(
+        pk__in=[c.sla_record_id for c in conversations if c.sla_record_id]
+    ).update(warned=True)
+    Message.objects.bulk_create(events, batch_size=500)
+    by_team: dict[int, list] = {}
+    for conversation in conversations:
+        by_team.setdefault(conversation.team_id, []).append(conversation_payload(conversation))
+    for team_id, payloads in by_team.items():
+        realtime.publish_batch(team_id, "sla.warning", payloads)
 
 
 def process(conversation: Conversation, now: datetime, result: SweepResult) -> None:
