@@ -240,6 +240,19 @@ ANYMAIL = {
     key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
 
+# --- Email channel (channels_email) --------------------------------------------------------------
+# Inbound through Anymail's own webhook URLs (/anymail/<esp>/inbound/) with its webhook
+# authentication: ANYMAIL_WEBHOOK_SECRET ("user:password" basic auth) and the ESP's signing key
+# (e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY) come in through the ANYMAIL_* variables above.
+HUB_EMAIL = {
+    # Larger attachments are not stored (they stay in the raw message; the timeline says so).
+    "MAX_ATTACHMENT_BYTES": int(os.environ.get("HUB_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)),
+    # Largest raw message POST /channels/email/inbound/raw/ takes (413 above: the MTA bounces).
+    "MAX_RAW_BYTES": int(os.environ.get("HUB_EMAIL_MAX_RAW_BYTES", 50 * 1024 * 1024)),
+    # Keep every inbound email's original bytes in storage (email/raw/), linked from the message.
+    "KEEP_RAW": env_bool("HUB_EMAIL_KEEP_RAW", default=True),
+}
+
 # --- Hub behaviour ------------------------------------------------------------------------------
 HUB = {
     # A resolved conversation is reopened by a new message within this window, else a new one opens.

@@ -10,5 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("anymail/", include("anymail.urls")),
+    path("channels/email/", include("channels_email.urls")),
     path("attachments/<int:pk>/", attachment_download, name="attachment-download"),
 ]

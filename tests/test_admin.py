@@ -94,6 +94,19 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     resolve(conversation, by=agent)
     bob_message = ingest(inbound(endpoint_for("sms"), "+39 333 000 1111", text="Bob here"))
     hidden = ingest(inbound(EndpointFactory(team=other_team), "carla", text="Other team's"))
+    # Email: a reply that went out by email (SentEmail) and an email nobody can be credited with
+    # (QuarantinedEmail), both through the email channel's services.
+    from channels_email.services import ingest_raw_email
+
+    EndpointFactory(team=other_team, channel="email", address="support@shop.example")
+    dora = ingest_raw_email(
+        b"From: dora@example.com\r\nTo: support@shop.example\r\nSubject: Ciao\r\n"
+        b"Message-ID: <world@example.com>\r\n\r\nCiao!\r\n",
+        source="test",
+    )
+    with on_commit():
+        send_reply(dora.message.conversation, text="Ciao Dora", author=agent)
+    ingest_raw_email(b"Subject: nobody\r\n\r\nno sender\r\n", source="test")
     subscription = WebhookSubscription.objects.create(url="https://hooks.example/in")
     delivery = WebhookDelivery.objects.create(
         subscription=subscription, event_type="message.created", payload={"id": "x"}

@@ -1,0 +1,459 @@
+"""Raw MIME (RFC 822 / 5322 bytes, or an already parsed ``email.message.EmailMessage`` such as
+Anymail's inbound message) to the facts the email channel needs. No database access here.
+
+Real mail is messy: unknown or wrong charsets, broken transfer encodings, headers that make the
+stdlib's strict header parser raise. Every step falls back instead of failing, and what could not
+be read is recorded in ``defects``; :class:`UnreadableEmail` is raised only when there is no way
+to tell who wrote the message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+from channels_email import sniffing
+from channels_email.quotes import html_to_text
+
+_MSGID = re.compile(r"<([^<>\s]{1,250})>")
+_SUBJECT_REF = re.compile(r"\[#(\d{1,12})\]")
+# Charsets mail clients declare that Python does not know under that name.
+_CHARSET_ALIASES = {
+    "x-unknown": "utf-8",
+    "unknown-8bit": "utf-8",
+    "unknown": "utf-8",
+    "x-user-defined": "windows-1252",
+    "ks_c_5601-1987": "cp949",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso-8859-8-i": "iso-8859-8",
+    "windows-874": "cp874",
+    "ansi_x3.4-1968": "ascii",
+    "unicode-1-1-utf-7": "utf-7",
+    "cp-850": "cp850",
+    "macintosh": "mac_roman",
+    "x-mac-roman": "mac_roman",
+}
+# Declared as one of these but valid multi-byte UTF-8: it is UTF-8 (a common mislabel).
+_LATIN_LABELS = {"ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
+
+AUTO_REPLY_PRECEDENCE = {"bulk", "junk", "auto_reply", "auto-reply"}
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|out of (?:the )?office|risposta automatica|"
+    r"fuori (?:sede|ufficio)|abwesenheitsnotiz|r\u00e9ponse automatique|respuesta autom\u00e1tica)"
+    r"\s*:",
+    re.I,
+)
+_BOUNCE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster)@", re.I)
+
+
+class UnreadableEmail(Exception):
+    """The bytes are not an email we can attribute to anyone; ``code`` says why."""
+
+    def __init__(self, reason: str, code: str = "unreadable"):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass
+class EmailPart:
+    filename: str
+    content_type: str  # sniffed, see channels_email.sniffing
+    declared_type: str
+    content: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+@dataclass
+class DeliveryReport:
+    """What a DSN (multipart/report; report-type=delivery-status) says about one recipient."""
+
+    recipient: str
+    action: str  # failed, delayed, delivered, relayed, expanded
+    status: str  # e.g. 5.1.1
+    diagnostic: str
+    original_message_id: str
+
+    @property
+    def is_hard_bounce(self) -> bool:
+        return self.action == "failed" and self.status.startswith("5")
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str = ""
+    subject: str = ""
+    from_name: str = ""
+    from_address: str = ""
+    to: list[tuple[str, str]] = field(default_factory=list)
+    cc: list[tuple[str, str]] = field(default_factory=list)
+    reply_to: list[tuple[str, str]] = field(default_factory=list)
+    delivered_to: list[str] = field(default_factory=list)
+    date: datetime | None = None
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    text: str = ""
+    html: str = ""
+    text_from_html: bool = False
+    parts: list[EmailPart] = field(default_factory=list)
+    auto_reply_reason: str = ""
+    reports: list[DeliveryReport] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def is_auto_reply(self) -> bool:
+        return bool(self.auto_reply_reason)
+
+    @property
+    def thread_references(self) -> list[str]:
+        """Message ids this one answers, nearest first (In-Reply-To, then References reversed)."""
+        seen: dict[str, None] = {}
+        for ref in [*self.in_reply_to, *reversed(self.references)]:
+            seen.setdefault(ref, None)
+        for report in self.reports:
+            if report.original_message_id:
+                seen.setdefault(report.original_message_id, None)
+        return list(seen)
+
+    @property
+    def subject_ref(self) -> int | None:
+        match = _SUBJECT_REF.search(self.subject or "")
+        return int(match.group(1)) if match else None
+
+
+def parse_bytes(raw: bytes) -> tuple[EmailMessage, ParsedEmail]:
+    if not raw or not raw.strip():
+        raise UnreadableEmail("Empty message.", code="empty")
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    return message, parse_message(message)
+
+
+def parse_message(message: Message) -> ParsedEmail:
+    parsed = ParsedEmail()
+    parsed.defects = sorted({type(d).__name__ for d in _all_defects(message)})
+    parsed.message_id = _first_msgid(_header(message, "Message-ID"))
+    parsed.subject = _decoded_header(message, "Subject")[:500]
+    parsed.from_name, parsed.from_address = _sender(message)
+    parsed.to = _addresses(message, "To")
+    parsed.cc = _addresses(message, "Cc")
+    parsed.reply_to = _addresses(message, "Reply-To")
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"):
+        parsed.delivered_to += [address for _, address in _addresses(message, name)]
+    parsed.date = _date(message)
+    parsed.in_reply_to = _msgids(_header(message, "In-Reply-To"))
+    parsed.references = _msgids(_header(message, "References"))[-100:]
+    _walk_body(message, parsed)
+    parsed.auto_reply_reason = _auto_reply_reason(message, parsed)
+    if not parsed.from_address:
+        raise UnreadableEmail(
+            "No sender address (From, Sender, Reply-To, Return-Path).", "no_sender"
+        )
+    return parsed
+
+
+# --- headers ------------------------------------------------------------------------------------
+
+
+def _all_defects(message: Message):
+    for part in message.walk():
+        yield from getattr(part, "defects", [])
+
+
+def _raw_header_values(message: Message, name: str) -> list[str]:
+    """Header values without the strict parser (it can raise on malformed addresses)."""
+    lname = name.lower()
+    return [str(value) for key, value in getattr(message, "_headers", []) if key.lower() == lname]
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+        return str(value) if value is not None else ""
+    except Exception:
+        values = _raw_header_values(message, name)
+        return _decode_words(values[0]) if values else ""
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:
+        return value
+
+
+def _decoded_header(message: Message, name: str) -> str:
+    value = _header(message, name)
+    value = _decode_words(value) if "=?" in value else value
+    return re.sub(r"\s+", " ", value.replace("\x00", "")).strip()
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    values: list[str] = []
+    try:
+        values = [str(v) for v in (message.get_all(name) or [])]
+    except Exception:
+        values = [_decode_words(v) for v in _raw_header_values(message, name)]
+    result = []
+    for display, address in getaddresses(values):
+        address = address.strip().strip("<>").strip()
+        if "@" in address:
+            result.append((display.strip(), address))
+    return result
+
+
+def _sender(message: Message) -> tuple[str, str]:
+    for name in ("From", "Sender", "Reply-To"):
+        found = _addresses(message, name)
+        if found:
+            return found[0]
+    return_path = parseaddr(_header(message, "Return-Path"))[1]
+    if "@" in return_path:
+        return "", return_path
+    return "", ""
+
+
+def _first_msgid(value: str) -> str:
+    found = _msgids(value)
+    if found:
+        return found[0]
+    value = value.strip().strip("<>").strip()
+    return value[:250] if value and " " not in value else ""
+
+
+def _msgids(value: str) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def _date(message: Message) -> datetime | None:
+    value = _header(message, "Date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None or parsed.year < 1990 or parsed.year > 2100:
+        return None
+    return parsed
+
+
+# --- body -----------------------------------------------------------------------------------
+
+
+def decode_payload(part: Message) -> str:
+    """The text of a text part, whatever its charset claims."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            return payload
+        return ""
+    return decode_bytes(payload, part.get_content_charset())
+
+
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    label = (charset or "").strip().strip('"').lower()
+    label = _CHARSET_ALIASES.get(label, label)
+    candidates = []
+    if label:
+        try:
+            codecs.lookup(label)
+            candidates.append(label)
+        except LookupError:
+            pass
+    if label in _LATIN_LABELS or not candidates:
+        # Bytes that are valid UTF-8 with multi-byte sequences are UTF-8 whatever the label says.
+        try:
+            text = payload.decode("utf-8")
+            if not text.isascii() or not candidates:
+                return text
+        except UnicodeDecodeError:
+            pass
+    for candidate in [*candidates, "utf-8"]:
+        try:
+            return payload.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode("windows-1252", errors="replace")
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        try:
+            name = part.get_param("name")
+            if isinstance(name, tuple):
+                name = decode_bytes(name[2].encode("latin-1", "replace"), name[0])
+        except Exception:
+            name = None
+    return _decode_words(str(name)).strip() if name else ""
+
+
+def _walk_body(message: Message, parsed: ParsedEmail) -> None:
+    texts: list[str] = []
+    htmls: list[str] = []
+    for part in _leaf_parts(message):
+        ctype = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = _filename(part)
+        # Like the stdlib's get_body(): a text part not marked as an attachment is body text,
+        # even with a file name.
+        if ctype in ("text/plain", "text/html") and disposition != "attachment":
+            content = decode_payload(part)
+            (texts if ctype == "text/plain" else htmls).append(content)
+            continue
+        if ctype == "message/delivery-status":
+            parsed.reports += _delivery_reports(part, message)
+        if not filename and (ctype == "text/rfc822-headers" or ctype.startswith("message/")):
+            filename = "original-message.eml" if ctype == "message/rfc822" else "details.txt"
+        content = _part_bytes(part)
+        if content is None:
+            parsed.defects.append(f"undecodable part {ctype}")
+            continue
+        content_id = _first_msgid(_header(part, "Content-ID"))
+        parsed.parts.append(
+            EmailPart(
+                filename=filename or _default_name(ctype),
+                content_type=sniffing.sniff(content, ctype, filename),
+                declared_type=ctype,
+                content=content,
+                content_id=content_id,
+                inline=disposition == "inline"
+                or (bool(content_id) and disposition != "attachment"),
+            )
+        )
+    parsed.text = "\n\n".join(t for t in texts if t.strip()).replace("\x00", "")
+    parsed.html = "\n".join(h for h in htmls if h.strip()).replace("\x00", "")
+    if not parsed.text.strip() and parsed.html:
+        parsed.text = html_to_text(parsed.html)
+        parsed.text_from_html = True
+
+
+def _leaf_parts(message: Message):
+    """Leaf parts in order; an attached message/rfc822 is one part (not walked into)."""
+    stack = [message]
+    while stack:
+        part = stack.pop(0)
+        ctype = part.get_content_type()
+        if part.is_multipart() and not ctype.startswith("message/"):
+            try:
+                children = list(part.iter_parts())
+            except Exception:
+                children = [p for p in part.get_payload() if isinstance(p, Message)]
+            stack = children + stack
+        else:
+            yield part
+
+
+def _part_bytes(part: Message) -> bytes | None:
+    ctype = part.get_content_type()
+    if ctype.startswith("message/") or ctype == "text/rfc822-headers":
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload:
+            try:
+                return payload[0].as_bytes(policy=policy.default.clone(linesep="\r\n"))
+            except Exception:
+                return str(payload[0]).encode("utf-8", "replace")
+        if isinstance(payload, str):
+            return payload.encode("utf-8", "surrogateescape")
+    try:
+        content = part.get_payload(decode=True)
+    except Exception:
+        content = None
+    if content is None:
+        payload = part.get_payload()
+        if isinstance(payload, str):
+            return payload.encode("utf-8", "surrogateescape")
+        return None
+    return content
+
+
+def _default_name(ctype: str) -> str:
+    extension = sniffing.extension_for(ctype)
+    return f"attachment{extension}"
+
+
+def _delivery_reports(part: Message, message: Message) -> list[DeliveryReport]:
+    """Per-recipient fields of a message/delivery-status part (RFC 3464)."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        blocks = [{k.lower(): str(v) for k, v in block.items()} for block in payload]
+    else:
+        text = decode_payload(part) if not isinstance(payload, str) else payload
+        blocks = [
+            {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in chunk.splitlines())
+                if v
+            }
+            for chunk in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+        ]
+    original = _original_message_id(message)
+    reports = []
+    for block in blocks:
+        recipient = block.get("final-recipient") or block.get("original-recipient") or ""
+        if not recipient:
+            continue
+        reports.append(
+            DeliveryReport(
+                recipient=recipient.partition(";")[2].strip().strip("<>") or recipient.strip(),
+                action=block.get("action", "").strip().lower(),
+                status=block.get("status", "").strip().split(" ")[0],
+                diagnostic=re.sub(r"\s+", " ", block.get("diagnostic-code", "")).strip()[:400],
+                original_message_id=original,
+            )
+        )
+    return reports
+
+
+def _original_message_id(message: Message) -> str:
+    for part in message.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                return _first_msgid(_header(inner[0], "Message-ID"))
+        if ctype == "text/rfc822-headers":
+            text = decode_payload(part)
+            match = re.search(r"^Message-ID:\s*(<[^>]+>)", text, re.I | re.M)
+            if match:
+                return _first_msgid(match.group(1))
+    return ""
+
+
+def _auto_reply_reason(message: Message, parsed: ParsedEmail) -> str:
+    """Why this message was written by a machine (RFC 3834 and the headers in the wild)."""
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autogenerated", "X-AutoReply-From"):
+        if _header(message, name):
+            return f"{name} header"
+    precedence = _header(message, "Precedence").strip().lower()
+    if precedence in AUTO_REPLY_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if message.get_content_type() == "multipart/report":
+        report_type = (message.get_param("report-type") or "").lower()
+        return f"multipart/report ({report_type or 'unknown'})"
+    if parsed.reports:
+        return "delivery status notification"
+    if _BOUNCE_SENDERS.match(parsed.from_address or ""):
+        return f"sent by {parsed.from_address.split('@')[0]}"
+    if _AUTO_SUBJECT.match(parsed.subject or ""):
+        return "automatic-reply subject"
+    return ""

@@ -1,0 +1,557 @@
+"""State changes of the email channel. Views, the Anymail signal receivers, ``import_mail`` and
+the admin call these; each inbound email is ingested in one transaction, or quarantined.
+
+Every inbound path ends in :func:`ingest_email_message`: raw MIME from an MTA or a mailbox file
+is parsed with the stdlib (``email.policy.default``), and Anymail hands us its own parsed
+``AnymailInboundMessage`` (an ``EmailMessage`` too), so all ESPs share one set of rules for
+endpoints, threading, text, attachments and auto-replies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email import policy
+from email.message import Message as MimeMessage
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from channels_email.models import QuarantinedEmail, SentEmail
+from channels_email.parsing import ParsedEmail, UnreadableEmail, parse_bytes, parse_message
+from channels_email.quotes import split_html_reply, split_reply
+from crm.identities import InvalidIdentity, normalise_email
+from crm.models import Identity
+from crm.services import resolve_identity
+from hub.inbound import InboundAttachment, InboundMessage
+from hub.models import Channel, Conversation, Endpoint, Message
+from hub.services import update_delivery_status
+from hub.services.errors import ServiceError
+from hub.services.ingestion import ingest_with_outcome
+from hub.services.timeline import record_event
+
+logger = logging.getLogger(__name__)
+
+
+def _setting(name: str) -> Any:
+    return settings.HUB_EMAIL[name]
+
+
+@dataclass(frozen=True)
+class EmailOutcome:
+    """What happened to one inbound email: ``ingested``, ``duplicate`` or ``quarantined``."""
+
+    status: str
+    message: Message | None = None
+    quarantine: QuarantinedEmail | None = None
+    reason: str = ""
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.message.conversation_id if self.message else None
+
+
+class _Quarantine(Exception):
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+# --- inbound ------------------------------------------------------------------------------------
+
+
+def ingest_raw_email(
+    raw: bytes, *, source: str, envelope_recipient: str = "", mailbox: str = ""
+) -> EmailOutcome:
+    """Parse RFC 822 bytes and ingest them; never raises for bad input (it quarantines)."""
+    recipient = envelope_recipient or mailbox
+    try:
+        message, _parsed = parse_bytes(raw)
+    except UnreadableEmail as exc:
+        return quarantine(raw, code=exc.code, reason=exc.reason, source=source,
+                          envelope_recipient=recipient)  # fmt: skip
+    except Exception as exc:
+        logger.warning("unparseable email from %s", source, exc_info=True)
+        reason = f"{type(exc).__name__}: {exc}"
+        return quarantine(raw, code="parse_error", reason=reason, source=source,
+                          envelope_recipient=recipient)  # fmt: skip
+    return ingest_email_message(
+        message, raw=raw, source=source, envelope_recipient=envelope_recipient, mailbox=mailbox
+    )
+
+
+def ingest_email_message(
+    message: MimeMessage,
+    *,
+    source: str,
+    raw: bytes | None = None,
+    envelope_recipient: str = "",
+    mailbox: str = "",
+) -> EmailOutcome:
+    """Ingest a parsed email. ``envelope_recipient`` is the SMTP RCPT TO (most precise for the
+    mailbox); ``mailbox`` forces the endpoint (``import_mail --mailbox``)."""
+    if raw is None:
+        raw = _as_bytes(message)
+
+    recipient = envelope_recipient or mailbox
+
+    def keep(code: str, reason: str) -> EmailOutcome:
+        return quarantine(
+            raw, code=code, reason=reason, source=source, envelope_recipient=recipient,
+            message=message,
+        )  # fmt: skip
+
+    try:
+        parsed = parse_message(message)
+        endpoint, token = _endpoint_for(parsed, envelope_recipient, mailbox)
+        if _is_duplicate(endpoint, _provider_id(parsed, raw)):
+            return EmailOutcome("duplicate")
+        with transaction.atomic():
+            return _ingest(parsed, raw, endpoint, token, source)
+    except (_Quarantine, UnreadableEmail) as exc:
+        return keep(exc.code, exc.reason)
+    except ServiceError as exc:
+        return keep("refused", str(exc))
+    except Exception as exc:
+        logger.exception("email from %s could not be ingested", source)
+        return keep("error", f"{type(exc).__name__}: {exc}")
+
+
+def _as_bytes(message: MimeMessage) -> bytes:
+    try:
+        return message.as_bytes(policy=policy.default.clone(linesep="\r\n"))
+    except Exception:
+        return message.as_string().encode("utf-8", "surrogateescape")
+
+
+def _provider_id(parsed: ParsedEmail, raw: bytes) -> str:
+    """The Message-ID (idempotency key); a content hash for messages that have none."""
+    if parsed.message_id:
+        return parsed.message_id[:255]
+    return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid"
+
+
+def _is_duplicate(endpoint: Endpoint, provider_id: str) -> bool:
+    return Message.objects.filter(endpoint=endpoint, provider_message_id=provider_id).exists()
+
+
+def _split_address(address: str) -> tuple[str, str]:
+    """``Support+Tok@Shop.example`` -> (``support@shop.example``, ``Tok``)."""
+    local, _, domain = address.strip().strip("<>").rpartition("@")
+    base, _, token = local.partition("+")
+    return f"{base}@{domain}".lower(), token
+
+
+def _endpoint_for(
+    parsed: ParsedEmail, envelope_recipient: str, mailbox: str
+) -> tuple[Endpoint, str]:
+    """The mailbox the message was sent to, and our reply token if the address carried one."""
+    endpoints = {
+        e.address.lower(): e for e in Endpoint.objects.filter(channel=Channel.EMAIL, is_active=True)
+    }
+    if _split_address(parsed.from_address)[0] in endpoints:
+        raise _Quarantine("own_mailbox", f"Sent from our own mailbox {parsed.from_address}.")
+    candidates = [envelope_recipient, *parsed.delivered_to]
+    candidates += [address for _, address in (*parsed.to, *parsed.cc)]
+    found: Endpoint | None = None
+    if mailbox:
+        found = endpoints.get(mailbox.lower())
+        if found is None:
+            raise _Quarantine("no_endpoint", f"No active email endpoint for {mailbox}.")
+    token = ""
+    for candidate in candidates:
+        if not candidate or "@" not in candidate:
+            continue
+        base, plus = _split_address(candidate)
+        endpoint = endpoints.get(base)
+        if endpoint is None:
+            continue
+        if found is None:
+            found = endpoint
+        if plus and not token and endpoint == found:
+            token = plus
+    if found is None:
+        listed = ", ".join(sorted({c for c in candidates if c})) or "none"
+        raise _Quarantine("no_endpoint", f"No active email endpoint for the recipients ({listed}).")
+    return found, token
+
+
+def _received_at(parsed: ParsedEmail):
+    """The Date header, unless it is in the future (a wrong clock must not reorder timelines)."""
+    now = timezone.now()
+    if parsed.date is None or parsed.date > now + timedelta(minutes=5):
+        return now
+    return parsed.date
+
+
+def _ingest(
+    parsed: ParsedEmail, raw: bytes, endpoint: Endpoint, token: str, source: str
+) -> EmailOutcome:
+    limit = settings.HUB["MAX_MESSAGE_CHARS"]
+    parts = split_html_reply(parsed.html) if parsed.text_from_html else split_reply(parsed.text)
+    full_text = parsed.text.strip()
+    visible = parts.visible or parts.without_quotes or full_text
+    html = parsed.html if len(parsed.html) <= limit * 4 else ""
+    meta: dict[str, Any] = {
+        "source": source,
+        "message_id": parsed.message_id,
+        "subject": parsed.subject,
+        "from": _format(parsed.from_name, parsed.from_address),
+        "to": [_format(*pair) for pair in parsed.to],
+        "cc": [_format(*pair) for pair in parsed.cc],
+        "reply_to": [_format(*pair) for pair in parsed.reply_to],
+        "date": parsed.date.isoformat() if parsed.date else None,
+        "in_reply_to": parsed.in_reply_to,
+        "references": parsed.references[-20:],
+    }
+    if full_text and full_text != visible:
+        meta["original_text"] = full_text[:limit]
+    if parts.signature:
+        meta["signature"] = parts.signature[:2000]
+    if parts.is_forward:
+        meta["forwarded"] = True
+    if parsed.auto_reply_reason:
+        meta["auto_reply"] = parsed.auto_reply_reason
+    if parsed.defects:
+        meta["defects"] = parsed.defects[:20]
+    if not parsed.message_id:
+        meta["message_id_missing"] = True
+    if html != parsed.html:
+        meta["html_dropped"] = "HTML body longer than the limit; it is kept in the raw message."
+    if len(visible) > limit:
+        visible = visible[:limit]
+        meta["text_truncated"] = True
+    attachments, skipped = _attachments(parsed)
+    if skipped:
+        meta["attachments_skipped"] = skipped
+    if parsed.reports:
+        meta["delivery_reports"] = [vars(report) for report in parsed.reports]
+    if not (visible or html or attachments):
+        visible = parsed.subject or "(empty email)"
+        meta["empty_body"] = True
+    if _setting("KEEP_RAW"):
+        meta["raw"] = _store_raw(raw)
+
+    participants = _resolve_participants(parsed, endpoint)
+    if participants:
+        meta["participants"] = participants
+    inbound = InboundMessage(
+        endpoint=endpoint,
+        sender_kind=Identity.Kind.EMAIL,
+        sender_address=parsed.from_address,
+        sender_name=parsed.from_name[:200],
+        text=visible,
+        html=html,
+        provider_message_id=_provider_id(parsed, raw),
+        subject=parsed.subject,
+        received_at=_received_at(parsed),
+        attachments=attachments,
+        conversation_token=token,
+        conversation_ref=parsed.subject_ref,
+        references=parsed.thread_references,
+        is_auto_reply=parsed.is_auto_reply,
+        metadata={"email": meta},
+    )
+    outcome = ingest_with_outcome(inbound)
+    if not outcome.created:
+        return EmailOutcome("duplicate", message=outcome.message)
+    message = outcome.message
+    if skipped:
+        names = ", ".join(f"{item['filename']} ({item['reason']})" for item in skipped)
+        record_event(
+            message.conversation,
+            "email_attachment_skipped",
+            text=f"Attachments not stored: {names}. They are in the original message.",
+            metadata={"message_id": message.pk, "attachments": skipped},
+        )
+    for report in parsed.reports:
+        if report.is_hard_bounce:
+            _apply_bounce_report(report)
+    return EmailOutcome("ingested", message=message)
+
+
+def _format(name: str, address: str) -> str:
+    return f"{name} <{address}>" if name else address
+
+
+def _attachments(parsed: ParsedEmail) -> tuple[list[InboundAttachment], list[dict]]:
+    limit = _setting("MAX_ATTACHMENT_BYTES")
+    kept: list[InboundAttachment] = []
+    skipped: list[dict] = []
+    for part in parsed.parts:
+        if len(part.content) > limit:
+            skipped.append(
+                {
+                    "filename": part.filename,
+                    "content_type": part.content_type,
+                    "size": len(part.content),
+                    "reason": f"larger than the {limit} byte limit",
+                }
+            )
+            continue
+        kept.append(
+            InboundAttachment(
+                filename=part.filename,
+                content_type=part.content_type,
+                content=part.content,
+                content_id=part.content_id,
+            )
+        )
+    return kept, skipped
+
+
+def _store_raw(raw: bytes) -> dict[str, Any]:
+    """The original bytes under a content-addressed name (a re-import writes nothing new)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    path = f"email/raw/{digest[:2]}/{digest}.eml"
+    if not default_storage.exists(path):
+        path = default_storage.save(path, ContentFile(raw))
+    return {"path": path, "size": len(raw), "sha256": digest}
+
+
+def _resolve_participants(parsed: ParsedEmail, endpoint: Endpoint) -> list[dict]:
+    """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
+    already has the address), so a reply-all reaches them and the CRM knows them."""
+    ours = set(
+        Endpoint.objects.filter(channel=Channel.EMAIL).values_list("address", flat=True)
+    )
+    ours = {address.lower() for address in ours}
+    sender = parsed.from_address.lower()
+    seen: set[str] = set()
+    result = []
+    for role, pairs in (("to", parsed.to), ("cc", parsed.cc)):
+        for name, address in pairs[:20]:
+            base, _ = _split_address(address)
+            if base in ours or address.lower() == sender or address.lower() in seen:
+                continue
+            seen.add(address.lower())
+            try:
+                identity = resolve_identity(Identity.Kind.EMAIL, address, display_name=name)
+            except InvalidIdentity:
+                continue
+            result.append(
+                {
+                    "role": role,
+                    "address": identity.value,
+                    "identity_id": identity.pk,
+                    "contact_id": identity.contact_id,
+                }
+            )
+    return result
+
+
+def quarantine(
+    raw: bytes,
+    *,
+    code: str,
+    reason: str,
+    source: str,
+    envelope_recipient: str = "",
+    message: MimeMessage | None = None,
+) -> EmailOutcome:
+    """Keep the raw bytes with the reason. One row per distinct content: a re-import or a retry
+    updates it instead of piling up copies."""
+    digest = hashlib.sha256(raw).hexdigest()
+    details = _headers_for_listing(message)
+    with transaction.atomic():
+        item, created = QuarantinedEmail.objects.select_for_update().get_or_create(
+            sha256=digest,
+            defaults={
+                "raw": raw,
+                "size": len(raw),
+                "reason_code": code[:40],
+                "reason": reason[:4000],
+                "source": source[:60],
+                "envelope_recipient": envelope_recipient[:320],
+                **details,
+            },
+        )
+        if not created:
+            item.reason_code = code[:40]
+            item.reason = reason[:4000]
+            item.attempts += 1
+            item.status = QuarantinedEmail.Status.PENDING
+            item.save(update_fields=["reason_code", "reason", "attempts", "status", "updated_at"])
+    logger.info("email quarantined (%s): %s", code, reason)
+    return EmailOutcome("quarantined", quarantine=item, reason=reason)
+
+
+def _headers_for_listing(message: MimeMessage | None) -> dict[str, str]:
+    if message is None:
+        return {}
+    out = {}
+    for field, header, size in (
+        ("message_id_header", "Message-ID", 255),
+        ("subject", "Subject", 500),
+        ("sender", "From", 320),
+    ):
+        try:
+            out[field] = str(message.get(header) or "").replace("\x00", "")[:size]
+        except Exception:
+            out[field] = ""
+    return out
+
+
+def reprocess_quarantined(item: QuarantinedEmail) -> EmailOutcome:
+    """Run a quarantined email through the parser again (after a fix or a new endpoint)."""
+    outcome = ingest_raw_email(
+        bytes(item.raw), source=item.source, envelope_recipient=item.envelope_recipient
+    )
+    if outcome.status in ("ingested", "duplicate"):
+        message = outcome.message
+        QuarantinedEmail.objects.filter(pk=item.pk).update(
+            status=QuarantinedEmail.Status.REPROCESSED,
+            message=message,
+            updated_at=timezone.now(),
+        )
+    return outcome
+
+
+# --- bounces and tracking -----------------------------------------------------------------------
+
+
+def mark_undeliverable(
+    identity: Identity, reason: str, *, conversation: Conversation | None = None
+) -> bool:
+    """Mark an address undeliverable (a hard bounce); the agent sees it on the timeline and the
+    hub refuses further replies to it. Returns False if it already was."""
+    updated = Identity.objects.filter(pk=identity.pk, undeliverable_at__isnull=True).update(
+        undeliverable_at=timezone.now(), undeliverable_reason=reason[:500]
+    )
+    if updated and conversation is not None:
+        record_event(
+            conversation,
+            "email_undeliverable",
+            text=f"{identity.value} is undeliverable: {reason}"[:2000],
+            metadata={"identity_id": identity.pk, "reason": reason[:500]},
+        )
+    return bool(updated)
+
+
+def _identity_for(address: str | None, fallback: Identity | None) -> Identity | None:
+    if address:
+        try:
+            value = normalise_email(address)
+        except InvalidIdentity:
+            value = ""
+        found = Identity.objects.filter(kind=Identity.Kind.EMAIL, value=value).first()
+        if found is not None:
+            return found
+    return fallback
+
+
+def _apply_bounce_report(report) -> None:
+    """A DSN hard bounce for one of our sent emails: the address is undeliverable."""
+    sent = (
+        Message.objects.filter(
+            provider_message_id=report.original_message_id,
+            direction=Message.Direction.OUTBOUND,
+            channel=Channel.EMAIL,
+        )
+        .select_related("conversation", "endpoint", "recipient_identity")
+        .first()
+    )
+    if sent is None:
+        return
+    identity = _identity_for(report.recipient, sent.recipient_identity)
+    reason = f"hard bounce {report.status}: {report.diagnostic or 'no diagnostic'}"
+    update_delivery_status(
+        sent.endpoint, sent.provider_message_id, Message.DeliveryStatus.FAILED, error=reason
+    )
+    if identity is not None:
+        mark_undeliverable(identity, reason, conversation=sent.conversation)
+
+
+_TRACKING_STATUS = {
+    "queued": Message.DeliveryStatus.SENT,
+    "sent": Message.DeliveryStatus.SENT,
+    "deferred": Message.DeliveryStatus.SENT,
+    "delivered": Message.DeliveryStatus.DELIVERED,
+    "autoresponded": Message.DeliveryStatus.DELIVERED,
+    "opened": Message.DeliveryStatus.READ,
+    "clicked": Message.DeliveryStatus.READ,
+    "bounced": Message.DeliveryStatus.FAILED,
+    "rejected": Message.DeliveryStatus.FAILED,
+    "failed": Message.DeliveryStatus.FAILED,
+}
+_HARD_REJECT_REASONS = {"bounced", "invalid"}
+
+
+def sent_message_for(esp_message_id: str, metadata: dict | None = None) -> Message | None:
+    """Our outbound message an ESP event is about: by the hub id we put in the ESP's metadata,
+    by the ESP's message id recorded at send time, or by our Message-ID."""
+    queryset = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, channel=Channel.EMAIL
+    ).select_related("conversation", "endpoint", "recipient_identity")
+    hub_id = (metadata or {}).get("hub_message_id")
+    if hub_id and str(hub_id).isdigit():
+        found = queryset.filter(pk=int(hub_id)).first()
+        if found is not None:
+            return found
+    if not esp_message_id:
+        return None
+    sent = SentEmail.objects.filter(esp_message_id=esp_message_id).first()
+    if sent is not None:
+        return queryset.filter(pk=sent.message_id).first()
+    return queryset.filter(provider_message_id=esp_message_id.strip("<>")).first()
+
+
+def apply_tracking_event(event, esp_name: str) -> Message | None:
+    """An Anymail tracking event: move the reply's delivery status (never backwards); a hard
+    bounce makes the address undeliverable, a spam complaint opts it out."""
+    message = sent_message_for(str(event.message_id or ""), getattr(event, "metadata", None))
+    if message is None:
+        logger.info("%s tracking event %s for an unknown message", esp_name, event.event_type)
+        return None
+    event_type = str(event.event_type)
+    detail = " ".join(
+        str(part) for part in (event.reject_reason, event.description, event.mta_response) if part
+    )[:500]
+    status = _TRACKING_STATUS.get(event_type)
+    if status and message.provider_message_id:
+        update_delivery_status(
+            message.endpoint,
+            message.provider_message_id,
+            status,
+            error=detail if status == Message.DeliveryStatus.FAILED else "",
+        )
+    identity = _identity_for(event.recipient, message.recipient_identity)
+    hard = event_type == "bounced" or (
+        event_type == "rejected" and event.reject_reason in _HARD_REJECT_REASONS
+    )
+    if hard and identity is not None:
+        reason = f"{esp_name} {event_type}: {detail or 'no details'}"
+        mark_undeliverable(identity, reason, conversation=message.conversation)
+    elif event_type in ("complained", "unsubscribed") and identity is not None:
+        updated = Identity.objects.filter(pk=identity.pk, opted_out_at__isnull=True).update(
+            opted_out_at=timezone.now()
+        )
+        if updated:
+            record_event(
+                message.conversation,
+                f"email_{event_type}",
+                text=f"{identity.value} {event_type} ({esp_name}); no more email is sent to it.",
+                metadata={"identity_id": identity.pk, "message_id": message.pk},
+            )
+    return message
+
+
+def record_sent_email(
+    message: Message, *, message_id_header: str, esp_name: str, esp_message_id: str, recipient: str
+) -> None:
+    SentEmail.objects.update_or_create(
+        message=message,
+        defaults={
+            "message_id_header": message_id_header[:255],
+            "esp_name": esp_name[:40],
+            "esp_message_id": esp_message_id[:255],
+            "recipient": recipient[:320],
+        },
+    )
