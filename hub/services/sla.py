@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.template import Context, Template
 from django.utils import formats, timezone, translation
@@ -199,8 +200,17 @@ def warn(conversation: Conversation, now: datetime, result: SweepResult) -> None
 
 
 def _language(conversation: Conversation) -> str:
-    language = (conversation.contact.language or "").split("-")[0].lower()
-    return language if language in {"en", "it"} else translation.get_language() or "en"
+    """The person's language: their contact's, else their endpoint's, else the site's. (Never the
+    thread's active language: that belongs to whoever triggered the sweep.)"""
+    for candidate in (
+        conversation.contact.language,
+        conversation.endpoint.settings.get("language", ""),
+        settings.LANGUAGE_CODE,
+    ):
+        language = (candidate or "").split("-")[0].lower()
+        if language in {"en", "it"}:
+            return language
+    return "en"
 
 
 def render_template(key: str, language: str, context: dict) -> str:
