@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("anymail/", include("anymail.urls")),
     path("channels/email/", include("channels_email.urls")),
+    path("channels/sms/", include("channels_sms.urls")),
     path("attachments/<int:pk>/", attachment_download, name="attachment-download"),
 ]

@@ -49,11 +49,20 @@ def normalise_phone(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A WhatsApp business-scoped user id (a sender who shares no phone number), e.g.
+# ``IN.2081978709342942``: a region prefix and an opaque id, kept as it is.
+_WHATSAPP_USER_ID = re.compile(r"^[A-Z]{2}(\.[A-Za-z0-9]{1,128}){1,3}$")
+
+
 def normalise(kind: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidIdentity("an identity needs a value")
     if kind == Identity.Kind.EMAIL:
         return normalise_email(value)
+    if kind == Identity.Kind.WHATSAPP:
+        user_id = value.strip().removeprefix("whatsapp:")
+        if _WHATSAPP_USER_ID.match(user_id):
+            return user_id
     if kind in (Identity.Kind.PHONE, Identity.Kind.WHATSAPP):
         return normalise_phone(value)
     if kind in (Identity.Kind.CHAT_VISITOR, Identity.Kind.API):
