@@ -29,9 +29,16 @@ def describe(status: int, payload: bytes) -> str:
 
 
 async def _post_burst(
-    url: str, bodies: Sequence[bytes], headers: dict[str, str], concurrency: int, expect: int
+    url: str,
+    bodies: Sequence[bytes],
+    headers: dict[str, str] | Sequence[dict[str, str]],
+    concurrency: int,
+    expect: int,
+    content_type: str = "application/json",
 ) -> Burst:
-    headers = {**headers, "Content-Type": "application/json"}
+    # One header set for all bodies, or one per body (e.g. a signature per request).
+    per_body = not isinstance(headers, dict)
+    shared = {} if per_body else {**headers, "Content-Type": content_type}
     latencies: list[float] = []
     errors = 0
     first_error = ""
@@ -44,7 +51,8 @@ async def _post_burst(
             for i in next_index:
                 started = time.perf_counter()
                 try:
-                    async with session.post(url, data=bodies[i], headers=headers) as response:
+                    sent = {**headers[i], "Content-Type": content_type} if per_body else shared
+                    async with session.post(url, data=bodies[i], headers=sent) as response:
                         payload = await response.read()
                         status = response.status
                 except aiohttp.ClientError as exc:
@@ -63,12 +71,13 @@ async def _post_burst(
 def post_burst(
     url: str,
     bodies: Sequence[bytes],
-    headers: dict[str, str],
+    headers: dict[str, str] | Sequence[dict[str, str]],
     concurrency: int,
     expect: int = 201,
+    content_type: str = "application/json",
 ) -> Burst:
     """POST every body to ``url`` over ``concurrency`` keep-alive connections; time the lot."""
-    return asyncio.run(_post_burst(url, bodies, headers, concurrency, expect))
+    return asyncio.run(_post_burst(url, bodies, headers, concurrency, expect, content_type))
 
 
 @dataclass

@@ -18,12 +18,55 @@ INGEST_TARGET_RATIO = 0.50  # ours >= 50% of the bare Django rate
 READ_TARGET_P95_MS = 25.0
 
 _WORDS = (
-    "order", "invoice", "delivery", "refund", "parcel", "account", "password", "login",
-    "payment", "card", "shipping", "tracking", "address", "return", "exchange", "size",
-    "colour", "warranty", "support", "help", "question", "when", "where", "why", "how",
-    "which", "what", "who", "today", "tomorrow", "please", "thanks", "urgent", "again",
-    "still", "waiting", "reply", "ordine", "fattura", "consegna", "rimborso", "pacco",
-    "pagamento", "grazie", "quando", "dove", "perché", "come", "quale",
+    "order",
+    "invoice",
+    "delivery",
+    "refund",
+    "parcel",
+    "account",
+    "password",
+    "login",
+    "payment",
+    "card",
+    "shipping",
+    "tracking",
+    "address",
+    "return",
+    "exchange",
+    "size",
+    "colour",
+    "warranty",
+    "support",
+    "help",
+    "question",
+    "when",
+    "where",
+    "why",
+    "how",
+    "which",
+    "what",
+    "who",
+    "today",
+    "tomorrow",
+    "please",
+    "thanks",
+    "urgent",
+    "again",
+    "still",
+    "waiting",
+    "reply",
+    "ordine",
+    "fattura",
+    "consegna",
+    "rimborso",
+    "pacco",
+    "pagamento",
+    "grazie",
+    "quando",
+    "dove",
+    "perché",
+    "come",
+    "quale",
 )
 
 
@@ -119,8 +162,9 @@ _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re
 
 def top_errors(log_text: str, limit: int = 3) -> list[tuple[int, str]]:
     """The most frequent exception lines (``pkg.SomeError: message``) of a server log."""
-    counts = Counter(f"{m.group(1)}: {m.group(2).strip()}"[:200]
-                     for m in _EXCEPTION_LINE.finditer(log_text))
+    counts = Counter(
+        f"{m.group(1)}: {m.group(2).strip()}"[:200] for m in _EXCEPTION_LINE.finditer(log_text)
+    )
     return [(n, line) for line, n in counts.most_common(limit)]
 
 

@@ -40,20 +40,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--conversations", type=int, help="seeded conversations (100000)")
     parser.add_argument("--messages", type=int, help="seeded messages (1000000)")
     parser.add_argument("--requests", type=int, help="GETs per read probe (default 300)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: N=200, 5k/50k seed, 2 rounds, 100 GETs "
-                             "(database hub_bench_quick unless DATABASE_URL is set)")
-    parser.add_argument("--webhook", action="store_true",
-                        help="one webhook subscription: ingest also queues Celery tasks")
     parser.add_argument(
-        "--db-conn", choices=["as-configured", "max-age-0", "pool"], default="as-configured",
+        "--quick",
+        action="store_true",
+        help="smoke run: N=200, 5k/50k seed, 2 rounds, 100 GETs "
+        "(database hub_bench_quick unless DATABASE_URL is set)",
+    )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="one webhook subscription: ingest also queues Celery tasks",
+    )
+    parser.add_argument(
+        "--db-conn",
+        choices=["as-configured", "max-age-0", "pool"],
+        default="as-configured",
         help="database connections of the server (both sides): as the product configures them "
-             "(default), CONN_MAX_AGE=0, or Django's psycopg pool (needs psycopg-pool)",
+        "(default), CONN_MAX_AGE=0, or Django's psycopg pool (needs psycopg-pool)",
     )
     parser.add_argument("--reseed", action="store_true", help="seed again even if present")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-read", action="store_true")
+    parser.add_argument(
+        "--cases",
+        default="ingest,read,sms,email,sla",
+        help="comma-separated cases to run (default: all)",
+    )
+    parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000,50000)")
+    parser.add_argument("--sla-open", help="open conversations per sweep case (10000,1000000)")
+    parser.add_argument("--sla-due", type=int, help="due conversations per sweep (1000)")
+    parser.add_argument(
+        "--sla-lag-conversations",
+        type=int,
+        default=300,
+        help="conversations for the beat+worker lag case",
+    )
     args = parser.parse_args(argv)
+    args.cases = {c.strip() for c in args.cases.split(",") if c.strip()}
+    if args.skip_ingest:
+        args.cases.discard("ingest")
+    if args.skip_read:
+        args.cases.discard("read")
+    args.email_sizes = [
+        int(x)
+        for x in (args.email_sizes or ("200,1000" if args.quick else "1000,10000,50000")).split(",")
+    ]
+    args.sla_open = [
+        int(x)
+        for x in (args.sla_open or ("2000,20000" if args.quick else "10000,1000000")).split(",")
+    ]
+    args.sla_due = args.sla_due or (100 if args.quick else 1000)
     quick = args.quick
     defaults = {
         "n": 200 if quick else 2000,
@@ -131,7 +167,8 @@ def ingest_fixtures(webhook: bool) -> dict:
     team, _ = Team.objects.get_or_create(slug="bench-ingest", defaults={"name": "Bench ingest"})
     team.members.add(admin)
     endpoint, _ = Endpoint.objects.get_or_create(
-        channel=Channel.API, address=INGEST_ADDRESS,
+        channel=Channel.API,
+        address=INGEST_ADDRESS,
         defaults={"name": "Bench ingest", "team": team},
     )
     # What earlier runs ingested (a few thousand rows; the ORM follows every relation).
@@ -152,9 +189,7 @@ def db_sessions() -> int:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
-        )
+        cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return int(cur.fetchone()[0])
 
 
@@ -193,16 +228,27 @@ def run_ingest(args, server, fx: dict) -> dict:
     for rnd, side in h.alternate(args.rounds):
         if side == "bare":  # the pair of runs of a round posts the very same bodies
             bodies = h.encode_bodies(
-                h.make_payloads(args.n, endpoint_id=fx["endpoint"], senders=args.senders,
-                                prefix=f"{tag}-r{rnd}", seed=rnd)
+                h.make_payloads(
+                    args.n,
+                    endpoint_id=fx["endpoint"],
+                    senders=args.senders,
+                    prefix=f"{tag}-r{rnd}",
+                    seed=rnd,
+                )
             )
         sessions_before = db_sessions()
         cpu_before = cpu_seconds(server.pid)
         burst = client.post_burst(urls[side], bodies, headers, args.concurrency)
         cpu_after = cpu_seconds(server.pid)
         time.sleep(1.2)  # backends report their stats at most once a second
-        run = h.LoadRun(side, len(bodies), burst.seconds, burst.errors, burst.latencies_ms,
-                        db_sessions=db_sessions() - sessions_before)
+        run = h.LoadRun(
+            side,
+            len(bodies),
+            burst.seconds,
+            burst.errors,
+            burst.latencies_ms,
+            db_sessions=db_sessions() - sessions_before,
+        )
         runs[side].append(run)
         if cpu_before is not None and cpu_after is not None:
             cpu_ms[side].append((cpu_after - cpu_before) * 1000 / len(bodies))
@@ -218,8 +264,13 @@ def run_ingest(args, server, fx: dict) -> dict:
     result["ratio"] = round(h.ratio(result["hub"]["median_rate"], result["bare"]["median_rate"]), 3)
     result["target_ratio"] = h.INGEST_TARGET_RATIO
     result["ok"] = result["ratio"] >= h.INGEST_TARGET_RATIO
-    result.update(n=args.n, senders=args.senders, concurrency=args.concurrency,
-                  rounds=args.rounds, webhook=args.webhook)
+    result.update(
+        n=args.n,
+        senders=args.senders,
+        concurrency=args.concurrency,
+        rounds=args.rounds,
+        webhook=args.webhook,
+    )
     return result
 
 
@@ -258,36 +309,53 @@ def run_read(args, server, seed_ids: dict, admin_token: str) -> dict:
         return None if json.loads(body)["results"] else "empty timeline"
 
     probes = [
-        client.Probe("baseline: bare view, 50 rows", [f"{server.base_url}/bench/bare/list/"], {},
-                     baseline=True),
+        client.Probe(
+            "baseline: bare view, 50 rows",
+            [f"{server.base_url}/bench/bare/list/"],
+            {},
+            baseline=True,
+        ),
         client.Probe("conversations (superuser)", [f"{base}/conversations/"], admin, page_of(50)),
-        client.Probe("conversations ?status=open", [f"{base}/conversations/?status=open"], admin,
-                     page_of(50)),
+        client.Probe(
+            "conversations ?status=open", [f"{base}/conversations/?status=open"], admin, page_of(50)
+        ),
         client.Probe("conversations next page (cursor)", [next_url], admin, page_of(50)),
-        client.Probe(f"conversations (agent of {len(agent_teams)} teams)",
-                     [f"{base}/conversations/"], agent, page_of(50)),
-        client.Probe("timeline (random conversation)",
-                     [f"{base}/conversations/{pk}/timeline/" for pk in sample], admin,
-                     timeline_check),
+        client.Probe(
+            f"conversations (agent of {len(agent_teams)} teams)",
+            [f"{base}/conversations/"],
+            agent,
+            page_of(50),
+        ),
+        client.Probe(
+            "timeline (random conversation)",
+            [f"{base}/conversations/{pk}/timeline/" for pk in sample],
+            admin,
+            timeline_check,
+        ),
     ]
     client.measure(probes, args.requests)
     rows = []
     for probe in probes:
         lat = h.LatencySummary.of(probe.latencies_ms)
-        rows.append({
-            "name": probe.name,
-            "requests": lat.count,
-            "p50_ms": round(lat.p50, 2),
-            "p95_ms": round(lat.p95, 2),
-            "p99_ms": round(lat.p99, 2),
-            "max_ms": round(lat.max, 2),
-            "errors": probe.errors,
-            "first_error": probe.first_error,
-            "ok": lat.p95 < h.READ_TARGET_P95_MS and not probe.errors,
-            "baseline": probe.baseline,
-        })
-    return {"probes": rows, "target_p95_ms": h.READ_TARGET_P95_MS,
-            "ok": all(r["ok"] for r in rows if not r["baseline"])}
+        rows.append(
+            {
+                "name": probe.name,
+                "requests": lat.count,
+                "p50_ms": round(lat.p50, 2),
+                "p95_ms": round(lat.p95, 2),
+                "p99_ms": round(lat.p99, 2),
+                "max_ms": round(lat.max, 2),
+                "errors": probe.errors,
+                "first_error": probe.first_error,
+                "ok": lat.p95 < h.READ_TARGET_P95_MS and not probe.errors,
+                "baseline": probe.baseline,
+            }
+        )
+    return {
+        "probes": rows,
+        "target_p95_ms": h.READ_TARGET_P95_MS,
+        "ok": all(r["ok"] for r in rows if not r["baseline"]),
+    }
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -304,25 +372,46 @@ def report(summary: dict) -> None:
             f"{' (webhook tasks queued to Redis, then purged)' if ingest['webhook'] else ''}"
         )
         rows = []
-        for side, label in (("bare", "bare Django view (1 INSERT)"),
-                            ("hub", "hub POST /api/v1/inbound/")):
+        for side, label in (
+            ("bare", "bare Django view (1 INSERT)"),
+            ("hub", "hub POST /api/v1/inbound/"),
+        ):
             s = ingest[side]
-            rows.append([
-                label, h.fmt_rate(s["median_rate"]), " ".join(h.fmt_rate(r) for r in s["rates"]),
-                h.fmt_ms(s["p50_ms"]), h.fmt_ms(s["p95_ms"]),
-                h.fmt_ms(s["server_cpu_ms_per_msg"]), s["db_sessions_per_request"], s["errors"],
-            ])
-        log(h.format_table(
-            ["side", "msg/s", "runs msg/s", "p50 ms", "p95 ms", "srv CPU ms/msg",
-             "db conn/req", "errors"],
-            rows,
-        ))
+            rows.append(
+                [
+                    label,
+                    h.fmt_rate(s["median_rate"]),
+                    " ".join(h.fmt_rate(r) for r in s["rates"]),
+                    h.fmt_ms(s["p50_ms"]),
+                    h.fmt_ms(s["p95_ms"]),
+                    h.fmt_ms(s["server_cpu_ms_per_msg"]),
+                    s["db_sessions_per_request"],
+                    s["errors"],
+                ]
+            )
+        log(
+            h.format_table(
+                [
+                    "side",
+                    "msg/s",
+                    "runs msg/s",
+                    "p50 ms",
+                    "p95 ms",
+                    "srv CPU ms/msg",
+                    "db conn/req",
+                    "errors",
+                ],
+                rows,
+            )
+        )
         log(
             f"ratio hub/bare = {ingest['ratio']:.2f}  (target >= {ingest['target_ratio']:.2f})  "
             f"{h.verdict(ingest['ok'])}"
         )
-        log("(srv CPU: uvicorn process CPU time per message; db conn/req: PostgreSQL sessions "
-            "opened per request)")
+        log(
+            "(srv CPU: uvicorn process CPU time per message; db conn/req: PostgreSQL sessions "
+            "opened per request)"
+        )
         log("")
     read = summary.get("read")
     if read:
@@ -332,14 +421,25 @@ def report(summary: dict) -> None:
             f"messages; sequential GETs over one keep-alive connection, page size 50"
         )
         rows = [
-            [p["name"], p["requests"], h.fmt_ms(p["p50_ms"]), h.fmt_ms(p["p95_ms"]),
-             h.fmt_ms(p["p99_ms"]), h.fmt_ms(p["max_ms"]), p["errors"],
-             "(no target)" if p["baseline"]
-             else f"{h.verdict(p['ok'])} (p95 < {read['target_p95_ms']:.0f} ms)"]
+            [
+                p["name"],
+                p["requests"],
+                h.fmt_ms(p["p50_ms"]),
+                h.fmt_ms(p["p95_ms"]),
+                h.fmt_ms(p["p99_ms"]),
+                h.fmt_ms(p["max_ms"]),
+                p["errors"],
+                "(no target)"
+                if p["baseline"]
+                else f"{h.verdict(p['ok'])} (p95 < {read['target_p95_ms']:.0f} ms)",
+            ]
             for p in read["probes"]
         ]
-        log(h.format_table(["GET", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
-                            "target"], rows))
+        log(
+            h.format_table(
+                ["GET", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "target"], rows
+            )
+        )
         for p in read["probes"]:
             if p["first_error"]:
                 log(f"  {p['name']}: first error: {p['first_error']}")
@@ -356,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     database_url = os.environ.get("DATABASE_URL") or (
-        h.with_database(DEFAULT_DATABASE_URL, "hub_bench_quick") if args.quick
+        h.with_database(DEFAULT_DATABASE_URL, "hub_bench_quick")
+        if args.quick
         else DEFAULT_DATABASE_URL
     )
     if not database_url.startswith(("postgres://", "postgresql://")):
@@ -368,25 +469,32 @@ def main(argv: list[str] | None = None) -> int:
         log("--db-conn pool needs the psycopg-pool package (pip install 'psycopg[pool]')")
         return 2
     env = setup_django(database_url, redis_url, args.db_conn)
-    log(f"database {h.database_name(database_url)}, redis {redis_url}, "
-        f"python {sys.version.split()[0]}")
+    log(
+        f"database {h.database_name(database_url)}, redis {redis_url}, "
+        f"python {sys.version.split()[0]}"
+    )
 
     from django.conf import settings
 
-    from bench import seed
+    from bench import cases, seed
     from bench.server import Server
 
     summary: dict = {
         "database": h.database_name(database_url),
         "cpus": os.cpu_count(),
-        "args": {k: v for k, v in vars(args).items() if not k.startswith("skip")},
+        "args": {
+            k: (sorted(v) if isinstance(v, set) else v)
+            for k, v in vars(args).items()
+            if not k.startswith("skip")
+        },
     }
     fx = ingest_fixtures(args.webhook)
-    if not args.skip_read:
+    if "read" in args.cases:
         seed_started = time.perf_counter()
         seed_ids = seed.ensure(args.conversations, args.messages, log, force=args.reseed)
         summary["seed"] = {
-            "conversations": args.conversations, "messages": args.messages,
+            "conversations": args.conversations,
+            "messages": args.messages,
             "seeded_now": seed_ids["seeded"],
             "seconds": round(time.perf_counter() - seed_started, 1),
         }
@@ -396,22 +504,32 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     log(f"server pid {server.pid} on {server.base_url} (log {server.log_path})")
     try:
-        if not args.skip_ingest:
+        if "ingest" in args.cases:
             log("ingest runs:")
             summary["ingest"] = run_ingest(args, server, fx)
             if args.webhook:
                 purged = purge_celery_queue()
                 log(f"  purged {purged} queued Celery tasks")
-        if not args.skip_read:
+        if "read" in args.cases:
             log("read probes ...")
             summary["read"] = run_read(args, server, seed_ids, fx["token"])
+        if "sms" in args.cases:
+            log("sms webhook runs:")
+            summary["sms"] = cases.run_sms(args, server, log)
     finally:
         server.stop()
+    if "email" in args.cases:
+        log("email imports:")
+        summary["email"] = cases.run_email(args, env, log)
+    if "sla" in args.cases:
+        log("sla sweeps:")
+        summary["sla"] = cases.run_sla(args, env, log)
     with server.log_path.open("rb") as handle:
         handle.seek(log_offset)
         errors = h.top_errors(handle.read().decode(errors="replace"))
     summary["server_errors"] = [f"{n}x {line}" for n, line in errors]
     summary["seconds"] = round(time.perf_counter() - started, 1)
     report(summary)
+    cases.report(summary, log)
     log(f"total {summary['seconds']:.0f}s")
     return 0

@@ -133,9 +133,9 @@ def delete_seed(team_ids: list[int], log: Log) -> None:
         cur.execute("DELETE FROM hub_conversation x USING old_conv c WHERE x.id = c.id")
         cur.execute(
             "DELETE FROM crm_identity i USING crm_contact c "
-            "WHERE i.contact_id = c.id AND c.attributes @> '{\"bench\": \"seed\"}'"
+            'WHERE i.contact_id = c.id AND c.attributes @> \'{"bench": "seed"}\''
         )
-        cur.execute("DELETE FROM crm_contact WHERE attributes @> '{\"bench\": \"seed\"}'")
+        cur.execute('DELETE FROM crm_contact WHERE attributes @> \'{"bench": "seed"}\'')
         cur.execute("DELETE FROM crm_company WHERE domain LIKE 'seed-company-%'")
     log(f"  deleted the previous seed in {time.perf_counter() - started:.1f}s")
 
@@ -179,8 +179,14 @@ def seed(conversations: int, messages: int, ids: dict, log: Log) -> float:
                 "seconds": time.perf_counter() - started,
             },
         )
-    tables = ["crm_company", "crm_contact", "crm_identity", "hub_conversation", "hub_message",
-              "hub_attachment"]
+    tables = [
+        "crm_company",
+        "crm_contact",
+        "crm_identity",
+        "hub_conversation",
+        "hub_message",
+        "hub_attachment",
+    ]
     with connection.cursor() as cur:  # outside the transaction (autocommit): VACUUM may run
         for table in tables:
             cur.execute(f"VACUUM ANALYZE {table}")

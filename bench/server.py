@@ -55,17 +55,32 @@ class Server:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "uvicorn", "config.asgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--lifespan", "off", "--proxy-headers", "--no-server-header",
-            "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--lifespan",
+            "off",
+            "--proxy-headers",
+            "--no-server-header",
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ]
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()

@@ -68,7 +68,12 @@ class _Quarantine(Exception):
 
 
 def ingest_raw_email(
-    raw: bytes, *, source: str, envelope_recipient: str = "", mailbox: str = ""
+    raw: bytes,
+    *,
+    source: str,
+    envelope_recipient: str = "",
+    mailbox: str = "",
+    historical: bool = False,
 ) -> EmailOutcome:
     """Parse RFC 822 bytes and ingest them; never raises for bad input (it quarantines)."""
     recipient = envelope_recipient or mailbox
@@ -83,7 +88,12 @@ def ingest_raw_email(
         return quarantine(raw, code="parse_error", reason=reason, source=source,
                           envelope_recipient=recipient)  # fmt: skip
     return ingest_email_message(
-        message, raw=raw, source=source, envelope_recipient=envelope_recipient, mailbox=mailbox
+        message,
+        raw=raw,
+        source=source,
+        envelope_recipient=envelope_recipient,
+        mailbox=mailbox,
+        historical=historical,
     )
 
 
@@ -94,6 +104,7 @@ def ingest_email_message(
     raw: bytes | None = None,
     envelope_recipient: str = "",
     mailbox: str = "",
+    historical: bool = False,
 ) -> EmailOutcome:
     """Ingest a parsed email. ``envelope_recipient`` is the SMTP RCPT TO (most precise for the
     mailbox); ``mailbox`` forces the endpoint (``import_mail --mailbox``)."""
@@ -114,7 +125,7 @@ def ingest_email_message(
         if _is_duplicate(endpoint, _provider_id(parsed, raw)):
             return EmailOutcome("duplicate")
         with transaction.atomic():
-            return _ingest(parsed, raw, endpoint, token, source)
+            return _ingest(parsed, raw, endpoint, token, source, historical)
     except (_Quarantine, UnreadableEmail) as exc:
         return keep(exc.code, exc.reason)
     except ServiceError as exc:
@@ -192,7 +203,12 @@ def _received_at(parsed: ParsedEmail):
 
 
 def _ingest(
-    parsed: ParsedEmail, raw: bytes, endpoint: Endpoint, token: str, source: str
+    parsed: ParsedEmail,
+    raw: bytes,
+    endpoint: Endpoint,
+    token: str,
+    source: str,
+    historical: bool = False,
 ) -> EmailOutcome:
     limit = settings.HUB["MAX_MESSAGE_CHARS"]
     parts = split_html_reply(parsed.html) if parsed.text_from_html else split_reply(parsed.text)
@@ -257,6 +273,7 @@ def _ingest(
         conversation_ref=parsed.subject_ref,
         references=parsed.thread_references,
         is_auto_reply=parsed.is_auto_reply,
+        is_historical=historical,
         metadata={"email": meta},
     )
     outcome = ingest_with_outcome(inbound)
@@ -319,9 +336,7 @@ def _store_raw(raw: bytes) -> dict[str, Any]:
 def _resolve_participants(parsed: ParsedEmail, endpoint: Endpoint) -> list[dict]:
     """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
     already has the address), so a reply-all reaches them and the CRM knows them."""
-    ours = set(
-        Endpoint.objects.filter(channel=Channel.EMAIL).values_list("address", flat=True)
-    )
+    ours = set(Endpoint.objects.filter(channel=Channel.EMAIL).values_list("address", flat=True))
     ours = {address.lower() for address in ours}
     sender = parsed.from_address.lower()
     seen: set[str] = set()

@@ -43,6 +43,9 @@ class InboundMessage:
     conversation_ref: int | None = None
     references: list[str] = field(default_factory=list)
     is_auto_reply: bool = False
+    # Imported history (e.g. ``import_mail`` of an old mailbox): stored in its place on the
+    # timeline, but it neither reopens a conversation nor starts the TTL clock.
+    is_historical: bool = False
     pending_attachments: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | str | None = None

@@ -301,3 +301,32 @@ def test_html_that_sanitises_to_nothing_is_an_empty_message(api_endpoint):
     with pytest.raises(InvalidInbound):
         ingest(inbound(api_endpoint, text="", html="<script>alert(1)</script><p></p>"))
     assert not Message.objects.exists() and not Conversation.objects.exists()
+
+
+def test_imported_history_neither_reopens_nor_starts_the_clock(endpoint_for):
+    mailbox = endpoint_for("email")
+    old = timezone.now() - timedelta(days=400)
+    first = ingest(
+        inbound(
+            mailbox,
+            "anna@example.com",
+            provider_message_id="h1@x",
+            received_at=old,
+            is_historical=True,
+        )
+    )
+    assert first.conversation.waiting_since is None and first.conversation.next_check_at is None
+    resolve(first.conversation)
+    again = ingest(
+        inbound(
+            mailbox,
+            "anna@example.com",
+            provider_message_id="h2@x",
+            references=["h1@x"],
+            received_at=old,
+            is_historical=True,
+        )
+    )
+    conversation = Conversation.objects.get(pk=first.conversation_id)
+    assert again.conversation_id == conversation.pk and conversation.status == "resolved"
+    assert not again.is_auto_reply

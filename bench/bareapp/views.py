@@ -2,7 +2,7 @@
 
 import json
 
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -22,6 +22,23 @@ def bare_inbound(request):
     except (ValueError, KeyError, TypeError):
         return HttpResponseBadRequest("bad body")
     return JsonResponse({"id": row.pk}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def bare_inbound_form(request):
+    """The SMS baseline: read a Twilio-shaped form, insert a row, answer empty TwiML."""
+    try:
+        BareMessage.objects.create(
+            sender=request.POST["From"],
+            text=request.POST["Body"],
+            provider_message_id=request.POST["MessageSid"],
+        )
+    except KeyError:
+        return HttpResponseBadRequest("bad body")
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+    )
 
 
 def bare_list(request):

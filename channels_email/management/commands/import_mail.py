@@ -53,7 +53,10 @@ class Command(BaseCommand):
             for item in source:
                 try:
                     outcome = services.ingest_raw_email(
-                        item.raw, source="import_mail", mailbox=options["mailbox"]
+                        item.raw,
+                        source="import_mail",
+                        mailbox=options["mailbox"],
+                        historical=True,
                     )
                     status = outcome.status
                     if status == "quarantined" and outcome.quarantine.attempts > 1:
