@@ -274,7 +274,7 @@ def _lag_with_worker(env: dict, count: int, log: Log) -> dict:
                 channel="sms",
                 team=team,
                 status="open",
-                reply_token=f"lag{uuid.uuid4().hex}",
+                reply_token=f"lag{uuid.uuid4().hex[:28]}",
                 clock_kind="first_response",
                 waiting_since=now,
                 warn_at=warn,

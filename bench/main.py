@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="ingest,read,sms,email,sla",
         help="comma-separated cases to run (default: all)",
     )
-    parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000,50000)")
+    parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000)")
     parser.add_argument("--sla-open", help="open conversations per sweep case (10000,1000000)")
     parser.add_argument("--sla-due", type=int, help="due conversations per sweep (1000)")
     parser.add_argument(
@@ -83,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.cases.discard("read")
     args.email_sizes = [
         int(x)
-        for x in (args.email_sizes or ("200,1000" if args.quick else "1000,10000,50000")).split(",")
+        for x in (args.email_sizes or ("200,1000" if args.quick else "1000,10000")).split(",")
     ]
     args.sla_open = [
         int(x)

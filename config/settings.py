@@ -175,9 +175,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "hub-sla-sweep": {
         "task": "hub.tasks.sla_sweep",
-        "schedule": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 5)),
+        "schedule": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 1)),
         # A sweep that could not start in time is useless: the next one does its work.
-        "options": {"expires": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 5)) * 2},
+        "options": {"expires": float(os.environ.get("HUB_SLA_SWEEP_SECONDS", 1)) * 2},
     },
 }
 
