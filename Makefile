@@ -34,6 +34,7 @@ run: install
 	@echo "    admin:     http://127.0.0.1:$(PORT)/admin/"
 	@echo "    API docs:  http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "    health:    http://127.0.0.1:$(PORT)/healthz"
+	@echo "    live chat: http://127.0.0.1:$(PORT)/chat/demo/  (the website widget, demo page)"
 	@echo ""
 	@if [ -n "$$REDIS_URL" ]; then \
 		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile; \

@@ -13,5 +13,6 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("channels/email/", include("channels_email.urls")),
     path("channels/sms/", include("channels_sms.urls")),
+    path("chat/", include("channels_chat.urls")),
     path("attachments/<int:pk>/", attachment_download, name="attachment-download"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm.models import Company, Contact, Identity
+from crm.models import Company, Contact, ContactMerge, Identity, PageView
 
 
 class IdentityInline(admin.TabularInline):
@@ -35,3 +35,19 @@ class IdentityAdmin(admin.ModelAdmin):
     raw_id_fields = ["contact"]
     list_select_related = ["contact"]
     show_full_result_count = False
+
+
+@admin.register(PageView)
+class PageViewAdmin(admin.ModelAdmin):
+    list_display = ["viewed_at", "contact", "title", "url", "duration_seconds"]
+    search_fields = ["url", "title"]
+    raw_id_fields = ["contact"]
+    list_select_related = ["contact"]
+    show_full_result_count = False
+
+
+@admin.register(ContactMerge)
+class ContactMergeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kept", "merged_contact_id", "merged_name", "reason"]
+    raw_id_fields = ["kept", "merged_by"]
+    readonly_fields = ["moved", "attributes_taken", "attributes_conflicting"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -74,3 +75,53 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+
+class PageView(models.Model):
+    """A page a contact looked at (reported by the website chat widget): context for agents and
+    the bot. ``duration_seconds`` is filled when the visitor leaves the page."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="page_views")
+    url = models.CharField(_("URL"), max_length=2000)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=2000, blank=True)
+    viewed_at = models.DateTimeField(_("viewed at"))
+    duration_seconds = models.PositiveIntegerField(_("time on page (s)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("page view")
+        verbose_name_plural = _("page views")
+        ordering = ["-viewed_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-viewed_at"], name="crm_pageview_contact_idx")]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class ContactMerge(models.Model):
+    """The record of a merge: what moved from the merged (deleted) contact into ``kept``, and
+    which attributes came from it (their provenance) or lost to the kept contact's values."""
+
+    kept = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="merges")
+    merged_contact_id = models.BigIntegerField()
+    merged_name = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    moved = models.JSONField(default=dict, blank=True)
+    attributes_taken = models.JSONField(default=dict, blank=True)
+    attributes_conflicting = models.JSONField(default=dict, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact merge")
+        verbose_name_plural = _("contact merges")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.merged_contact_id} into #{self.kept_id}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from crm.identities import normalise
-from crm.models import Contact, Identity
+from crm.models import Contact, ContactMerge, Identity
 
 
 def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identity:
@@ -83,3 +84,93 @@ def create_contact(
             contact, item["kind"], item["value"], display_name=item.get("display_name", "")
         )
     return contact
+
+
+class MergeError(Exception):
+    """The merge cannot be done (same contact, or one of them no longer exists)."""
+
+    def __init__(self, message: str, *, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@transaction.atomic
+def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) -> ContactMerge:
+    """Fold ``merge`` into ``keep`` so the person has one timeline, and delete ``merge``.
+
+    Everything that points at ``merge`` moves to ``keep``: identities, conversations, page
+    views, earlier merge records, and any other app's foreign keys to ``Contact`` (found through
+    the model's relations, so the CRM does not import the apps that refer to it). Attributes
+    ``keep`` lacks are copied; where both have a value ``keep`` wins and ``merge``'s value is
+    kept on the record. Blank name, language and company are filled from ``merge``.
+
+    Race-safe: both rows are locked in id order (the order ``ingest`` and other merges lock
+    contacts in), so a concurrent ingest for either contact waits, and a second merge of the
+    same contact finds it gone and raises ``MergeError`` instead of half-merging.
+    """
+    if keep.pk == merge.pk:
+        raise MergeError("A contact cannot be merged into itself.", code="same_contact")
+    locked = {
+        contact.pk: contact
+        for contact in Contact.objects.select_for_update()
+        .filter(pk__in=[keep.pk, merge.pk])
+        .order_by("pk")
+    }
+    if keep.pk not in locked or merge.pk not in locked:
+        raise MergeError("One of the contacts no longer exists (already merged?).", code="gone")
+    keep, merge = locked[keep.pk], locked[merge.pk]
+
+    now = timezone.now()
+    moved: dict[str, dict] = {}
+    for relation in Contact._meta.related_objects:
+        model, field = relation.related_model, relation.field
+        manager = model._base_manager
+        if relation.many_to_many:
+            owners = list(manager.filter(**{field.name: merge}))
+            for owner in owners:
+                getattr(owner, field.name).add(keep)
+            count, ids = len(owners), [owner.pk for owner in owners]
+        else:
+            rows = manager.filter(**{field.name: merge})
+            if relation.one_to_one and manager.filter(**{field.name: keep}).exists():
+                continue  # keep has its own; merge's goes with it
+            ids = list(rows.values_list("pk", flat=True))
+            changes = {field.name: keep}
+            changes.update(
+                {f.name: now for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+            )
+            count = manager.filter(pk__in=ids).update(**changes) if ids else 0
+        if count:
+            moved[model._meta.label_lower] = {"count": count, "ids": ids[:500]}
+
+    taken, conflicting = {}, {}
+    for key, value in (merge.attributes or {}).items():
+        if key not in keep.attributes:
+            keep.attributes[key] = value
+            taken[key] = value
+        elif keep.attributes[key] != value:
+            conflicting[key] = value
+    filled = {}
+    for name in ("name", "language"):
+        if not getattr(keep, name) and getattr(merge, name):
+            setattr(keep, name, getattr(merge, name))
+            filled[name] = getattr(merge, name)
+    if keep.company_id is None and merge.company_id is not None:
+        keep.company_id = merge.company_id
+        filled["company_id"] = merge.company_id
+    if filled:
+        moved["fields"] = filled
+    keep.save()
+    record = ContactMerge.objects.create(
+        kept=keep,
+        merged_contact_id=merge.pk,
+        merged_name=merge.name[:200],
+        reason=reason[:200],
+        moved=moved,
+        attributes_taken=taken,
+        attributes_conflicting=conflicting,
+        merged_by=by,
+    )
+    merge.delete()
+    return record

@@ -99,6 +99,16 @@ class ChannelAdapter:
         """
         return []
 
+    def request_contact_details(
+        self, conversation: Conversation, *, by=None, fields: tuple[str, ...] = ("email",)
+    ) -> Message:
+        """Ask the person, inside the conversation, for contact details (live chat shows a small
+        form). Channels that cannot raise ``OutboundRefused``."""
+        raise OutboundRefused(f"{self.channel} cannot ask for contact details.", code="unsupported")
+
+    def typing(self, conversation: Conversation, *, by=None, active: bool = True) -> None:
+        """Show the person that an agent is typing, where the channel can (live chat)."""
+
     def send(self, message: Message) -> SendResult:
         """Deliver ``message`` (called from a Celery task, inside a row lock).
 

@@ -107,6 +107,18 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     with on_commit():
         send_reply(dora.message.conversation, text="Ciao Dora", author=agent)
     ingest_raw_email(b"Subject: nobody\r\n\r\nno sender\r\n", source="test")
+    # Live chat: a greeting rule shown to a visitor, a page view, a contact merge.
+    from channels_chat import greetings as chat_greetings
+    from channels_chat import services as chat_services
+    from channels_chat.models import GreetingRule
+    from crm.services import merge_contacts
+
+    website = endpoint_for("chat")
+    rule = GreetingRule.objects.create(endpoint=website, name="Home", message_en="Hi!")
+    _, visitor = chat_services.start_session(website)
+    chat_greetings.mark_shown(visitor, rule.pk, "https://shop.example/", "en")
+    chat_services.record_page_view(visitor, "https://shop.example/", "Home")
+    merge_contacts(ContactFactory(name="Kept"), ContactFactory(name="Duplicate"))
     subscription = WebhookSubscription.objects.create(url="https://hooks.example/in")
     delivery = WebhookDelivery.objects.create(
         subscription=subscription, event_type="message.created", payload={"id": "x"}

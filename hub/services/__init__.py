@@ -1,5 +1,6 @@
 """Every state change of the hub. Views, API, admin, tasks and channel apps call these."""
 
+from hub.services.channel_actions import agent_typing, request_email
 from hub.services.conversations import add_note, assign, mark_pending, reopen, resolve, snooze
 from hub.services.errors import ServiceError
 from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome, on_ingested
@@ -9,6 +10,7 @@ __all__ = [
     "IngestOutcome",
     "ServiceError",
     "add_note",
+    "agent_typing",
     "assign",
     "check_reply",
     "deliver",
@@ -17,6 +19,7 @@ __all__ = [
     "mark_pending",
     "on_ingested",
     "reopen",
+    "request_email",
     "resolve",
     "send_reply",
     "snooze",

@@ -184,7 +184,11 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     if not new_person:
         # One writer per contact at a time: two messages of one person never open two
         # conversations. (A contact created in this transaction is invisible to others.)
-        contact = Contact.objects.select_for_update().get(pk=identity.contact_id)
+        contact = Contact.objects.select_for_update().filter(pk=identity.contact_id).first()
+        if contact is None:
+            # Merged into another contact since we read the identity: follow it.
+            identity.refresh_from_db(fields=["contact"])
+            contact = Contact.objects.select_for_update().get(pk=identity.contact_id)
 
     now = timezone.now()
     occurred_at = inbound.received_at or now

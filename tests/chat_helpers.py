@@ -1,0 +1,64 @@
+"""Shared set-up of the live chat tests (tests/test_chat_*.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from channels_chat import services
+from config.asgi import application
+from tests.factories import EndpointFactory, TeamFactory
+
+_addresses = itertools.count(1)
+
+
+@pytest.fixture(autouse=False)
+def chat_limits(settings):
+    """No per-address limits (every test client is one address); tests of limits set theirs."""
+    settings.HUB_CHAT = {
+        "CONNECTS_PER_MINUTE_PER_IP": 0,
+        "REQUESTS_PER_MINUTE_PER_IP": 0,
+        "SESSIONS_PER_MINUTE_PER_IP": 0,
+    }
+    return settings.HUB_CHAT
+
+
+def chat_endpoint(team=None, **endpoint_settings):
+    return EndpointFactory(
+        channel="chat",
+        address=f"site-{next(_addresses)}",
+        team=team or TeamFactory(),
+        settings=endpoint_settings,
+    )
+
+
+def visitor(endpoint, language: str = ""):
+    """A new visitor of ``endpoint``: (token, services.Visitor)."""
+    return services.start_session(endpoint, None, language=language)
+
+
+async def socket(endpoint, *, origin="http://testserver", client=None, path=None):
+    headers = [(b"host", b"testserver")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    communicator = WebsocketCommunicator(
+        application, path or f"/ws/chat/{endpoint.public_key}/", headers=headers
+    )
+    if client:
+        communicator.scope["client"] = client
+    connected, _ = await communicator.connect()
+    assert connected  # accepted; refusals are a close code right after
+    return communicator
+
+
+async def hello(communicator, token, after=0):
+    await communicator.send_json_to({"type": "hello", "token": token, "after": after})
+    return await communicator.receive_json_from(timeout=5)
+
+
+async def closed_with(communicator, timeout=5) -> int:
+    output = await communicator.receive_output(timeout=timeout)
+    assert output["type"] == "websocket.close", output
+    return output.get("code")

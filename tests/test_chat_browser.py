@@ -1,0 +1,199 @@
+"""The live chat in a real browser: Debian's Chromium (driven by Playwright) opens the demo page
+served by uvicorn, the visitor writes in the widget, an agent answers through the REST API, a real
+Celery worker delivers the reply over the channel layer, and it appears in the widget."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from hub.models import Message
+from tests.factories import EndpointFactory, TeamFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium (never Playwright's own browser download), installed if missing."""
+    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            subprocess.run(
+                command,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=600,
+                check=False,
+            )
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed and could not be installed")
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        host = db["HOST"] or "127.0.0.1"
+        return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    # The product's own SQLite options (config/settings.py): writers wait instead of failing.
+    return f"sqlite:///{db['NAME']}?timeout=20&transaction_mode=IMMEDIATE"
+
+
+def _wait_for(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def hub_server(tmp_path):
+    """uvicorn (the product's ASGI app) and a Celery worker on their own queue, against the test
+    database and Redis."""
+    from config.celery import app
+
+    port = _free_port()
+    queue = f"test-chat-{uuid.uuid4().hex[:8]}"
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "HUB_CELERY_QUEUE": queue,
+        "PYTHONPATH": str(ROOT),
+        "HUB_CHAT_CONNECTS_PER_MINUTE_PER_IP": "0",
+        "HUB_CHAT_REQUESTS_PER_MINUTE_PER_IP": "0",
+        "HUB_CHAT_SESSIONS_PER_MINUTE_PER_IP": "0",
+    }
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("web", "worker")}  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--lifespan", "off", "--no-access-log"],
+            cwd=ROOT, env=env, stdout=logs["web"], stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
+             "--loglevel=INFO", "-Q", queue, "--without-mingle", "--without-gossip"],
+            cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        assert _wait_for(up, timeout=30), (tmp_path / "web.log").read_text()[-3000:]
+        yield base, {name: tmp_path / f"{name}.log" for name in logs}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for handle in logs.values():
+            handle.close()
+        app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def test_visitor_writes_agent_answers_through_the_api_and_the_widget_shows_it(
+    chromium, hub_server, monkeypatch
+):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from rest_framework.authtoken.models import Token
+
+    # Playwright's sync API keeps an event loop; the ORM calls here are plain synchronous ones.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    base, logs = hub_server
+    team = TeamFactory()
+    agent = UserFactory(first_name="Giulia")
+    team.members.add(agent)
+    token = Token.objects.create(user=agent).key
+    EndpointFactory(
+        team=team,
+        channel="chat",
+        address="website",
+        name="Website chat",
+        settings={"email_continuity": False},
+    )
+    question = "Hello, do you ship to Zurich?"
+    answer = "Yes, within 3 days. <b>Not bold</b>"
+    output = ROOT / "test-output"
+    output.mkdir(exist_ok=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 720})
+            page.goto(f"{base}/chat/demo/")
+            page.get_by_role("button", name="Chat with us").click()
+            box = page.get_by_role("textbox", name="Message", exact=True)
+            box.fill(question)
+            box.press("Enter")
+
+            def stored():
+                return Message.objects.filter(text=question, direction="in").first()
+
+            assert _wait_for(stored), logs["web"].read_text()[-3000:]
+            conversation_id = stored().conversation_id
+            response = requests.post(
+                f"{base}/api/v1/conversations/{conversation_id}/reply/",
+                json={"text": answer},
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
+            )
+            assert response.status_code == 201, response.text
+            reply = page.locator(".m.out .text", has_text="Yes, within 3 days.")
+            try:
+                sync_api.expect(reply).to_have_text(answer, timeout=20_000)
+            except AssertionError:
+                page.screenshot(path=str(output / "chat-widget-failed.png"))
+                raise AssertionError(
+                    "reply not shown; worker log:\n" + logs["worker"].read_text()[-3000:]
+                ) from None
+            assert page.locator(".m.out b").count() == 0  # text, never HTML
+            page.screenshot(path=str(output / "chat-widget.png"))
+        finally:
+            browser.close()
+    # The open widget reported the reply seen.
+    seen = _wait_for(lambda: Message.objects.get(text=answer).delivery_status == "read", 10)
+    assert seen, logs["web"].read_text()[-3000:]
