@@ -20,6 +20,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, F, When
+from django.db.models.functions import Least
 from django.template import Context, Template
 from django.utils import formats, timezone, translation
 
@@ -124,8 +126,16 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
                 occurred_at=now,
             )
         )
-    Conversation.objects.bulk_update(
-        conversations, ["warned_at", "next_check_at", "updated_at"], batch_size=500
+    # One UPDATE for the batch. After a warning the next check is the expiry (or the resolution
+    # deadline, whichever comes first; _only_a_warning guarantees both are in the future).
+    Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(
+        warned_at=now,
+        updated_at=now,
+        next_check_at=Case(
+            When(resolution_due_at__isnull=True, then=F("due_at")),
+            When(due_at__isnull=True, then=F("resolution_due_at")),
+            default=Least("due_at", "resolution_due_at"),
+        ),
     )
     SlaRecord.objects.filter(
         pk__in=[c.sla_record_id for c in conversations if c.sla_record_id]
