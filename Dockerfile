@@ -17,6 +17,8 @@ COPY crm ./crm
 COPY channels_email ./channels_email
 COPY channels_sms ./channels_sms
 COPY channels_chat ./channels_chat
+COPY inbox ./inbox
+COPY locale ./locale
 COPY templates ./templates
 COPY manage.py Procfile ./
 RUN pip install --no-cache-dir . \

@@ -29,8 +29,10 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap_hub
+	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Conversation hub on http://127.0.0.1:$(PORT)/"
+	@echo "    agent UI:  http://127.0.0.1:$(PORT)/app/  (log in with the demo admin above)"
 	@echo "    admin:     http://127.0.0.1:$(PORT)/admin/"
 	@echo "    API docs:  http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "    health:    http://127.0.0.1:$(PORT)/healthz"

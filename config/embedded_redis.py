@@ -53,7 +53,7 @@ def command(data_dir: Path) -> list[str]:
 
 def main() -> None:
     """Replace this process with redis-server (used by ``Procfile.embedded``)."""
-    cmd = command(BASE_DIR / "var")
+    cmd = command(Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var")))
     sys.stdout.write(f"embedded redis on {url()}\n")
     sys.stdout.flush()
     os.execv(cmd[0], cmd)  # noqa: S606
