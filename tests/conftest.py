@@ -126,3 +126,18 @@ def on_commit(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return runner
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium for the browser tests; a clear failure, not a skip, when it cannot be
+    installed."""
+    from tests.live import CHROMIUM, ensure_chromium
+
+    path = ensure_chromium()
+    if path is None:
+        pytest.fail(
+            f"The browser tests need Debian's Chromium at {CHROMIUM} and could not install it "
+            "(`apt-get install -y chromium` failed). Install it and run the tests again."
+        )
+    return path

@@ -5,8 +5,6 @@ Celery worker delivers the reply over the channel layer, and it appears in the w
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,59 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
 
 from hub.models import Message
 from tests.factories import EndpointFactory, TeamFactory, UserFactory
+from tests.live import CHROMIUM_ARGS, free_port, test_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium (never Playwright's own browser download), installed if missing."""
-    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            subprocess.run(
-                command,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=600,
-                check=False,
-            )
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed and could not be installed")
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        host = db["HOST"] or "127.0.0.1"
-        return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-    # The product's own SQLite options (config/settings.py): writers wait instead of failing.
-    return f"sqlite:///{db['NAME']}?timeout=20&transaction_mode=IMMEDIATE"
-
-
 def _wait_for(predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,13 +36,13 @@ def hub_server(tmp_path):
     database and Redis."""
     from config.celery import app
 
-    port = _free_port()
+    port = free_port()
     queue = f"test-chat-{uuid.uuid4().hex[:8]}"
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "HUB_CELERY_QUEUE": queue,
         "PYTHONPATH": str(ROOT),

@@ -11,8 +11,6 @@ test-output/inbox/ (gitignored).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,71 +19,29 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from crm import services as crm_services
 from hub.models import Conversation, Message
 from hub.services import ingest
 from tests.factories import EndpointFactory, TeamFactory, UserFactory, inbound
+from tests.live import CHROMIUM_ARGS, free_port, test_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "inbox"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-browser-123"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium; installed with apt when missing (never Playwright's own download)."""
-    if not Path(CHROMIUM).exists() and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True)
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"The browser tests need Debian's Chromium at {CHROMIUM} and could not install it "
-            "(`apt-get install -y chromium` failed). Install it and run the tests again."
-        )
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        user = db["USER"] or "postgres"
-        auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{user}@"
-        return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    # As settings configure SQLite: writers queue (BEGIN IMMEDIATE) instead of failing "locked".
-    return f"sqlite:///{db['NAME']}?timeout=20&transaction_mode=IMMEDIATE"
 
 
 @pytest.fixture
 def server(transactional_db, tmp_path):
     """uvicorn serving config.asgi on a free loopback port, on the test database and Redis."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "1",  # replies are delivered (to the local outbox) in-process
         "HUB_VAR_DIR": str(tmp_path / "var"),

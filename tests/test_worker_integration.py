@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from hub.models import Message, WebhookDelivery, WebhookSubscription
 from hub.services import ingest, send_reply
 from hub.services.webhooks import verify
 from tests.factories import EndpointFactory, TeamFactory, inbound
+from tests.live import test_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,15 +59,6 @@ def receiver():
     server.shutdown()
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        return (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-    return f"sqlite:///{db['NAME']}"
-
-
 @pytest.fixture
 def worker(request, tmp_path):
     """A real Celery worker process on its own queue. Parametrized indirectly with "beat", a
@@ -79,7 +70,7 @@ def worker(request, tmp_path):
     app.conf.task_default_queue = queue
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "HUB_CELERY_QUEUE": queue,
         "HUB_DELIVERY_BACKOFF_BASE": "1",
