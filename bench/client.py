@@ -89,6 +89,7 @@ class Probe:
     headers: dict[str, str]
     check: object = None  # callable(json) -> str | None (an error message)
     baseline: bool = False  # a reference point, not a product endpoint
+    target_ms: float = 25.0  # p95 target
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     errors: int = 0
     first_error: str = ""
@@ -133,3 +134,16 @@ async def _get_json(url: str, headers: dict[str, str]) -> dict:
 
 def get_json(url: str, headers: dict[str, str]) -> dict:
     return asyncio.run(_get_json(url, headers))
+
+
+async def _get_text(url: str, headers: dict[str, str]) -> str:
+    async with (
+        aiohttp.ClientSession(timeout=TIMEOUT) as session,
+        session.get(url, headers=headers) as response,
+    ):
+        response.raise_for_status()
+        return await response.text()
+
+
+def get_text(url: str, headers: dict[str, str]) -> str:
+    return asyncio.run(_get_text(url, headers))

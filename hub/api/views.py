@@ -106,7 +106,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Conversation.objects.none()
-        return selectors.conversation_list(self.request.user)
+        return selectors.conversation_rows(self.request.user)
 
     @extend_schema(responses=s.MessageSerializer(many=True), parameters=[TIMELINE_KIND])
     @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination)
@@ -118,7 +118,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(data)
 
     def _conversation_response(self, conversation, code=status.HTTP_200_OK):
-        conversation = selectors.conversation_list(self.request.user).get(pk=conversation.pk)
+        conversation = selectors.conversation_rows(self.request.user).get(pk=conversation.pk)
         return Response(s.ConversationSerializer(conversation).data, status=code)
 
     @extend_schema(request=s.ReplySerializer, responses={201: s.MessageSerializer})

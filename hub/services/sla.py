@@ -49,7 +49,7 @@ class SweepResult:
 
 
 def sweep(
-    now: datetime | None = None, *, batch_size: int = 200, max_batches: int = 50
+    now: datetime | None = None, *, batch_size: int = 1000, max_batches: int = 20
 ) -> SweepResult:
     """Act on every conversation due by ``now``; returns what was done."""
     result = SweepResult()
