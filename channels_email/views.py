@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.response import Response
@@ -36,6 +38,11 @@ class RawInboundView(APIView):
     permission_classes = [CanSubmitRawEmail]
     parser_classes: list = []  # the body is read raw, not parsed by DRF
 
+    @extend_schema(
+        request={"message/rfc822": OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("recipient", str, description="SMTP envelope recipient")],
+        responses={202: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         limit = settings.HUB_EMAIL["MAX_RAW_BYTES"]
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
