@@ -71,7 +71,7 @@ def due_ids(now: datetime, limit: int) -> list[int]:
 def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     with transaction.atomic():
         ids = due_ids(now, batch_size)
-        conversations = Conversation.objects.select_related("sla_record").in_bulk(ids)
+        conversations = Conversation.objects.in_bulk(ids)
         plain, other = [], []
         for pk in ids:
             conversation = conversations[pk]
