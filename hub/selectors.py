@@ -18,7 +18,10 @@ def visible_conversations(user) -> QuerySet[Conversation]:
     """An agent sees only their teams' inboxes; a superuser sees everything."""
     qs = Conversation.objects.all()
     if not user.is_superuser:
-        qs = qs.filter(team__in=Team.objects.filter(members=user).values("pk"))
+        # The team ids as literals, not a subquery: PostgreSQL then plans the ordered list
+        # (newest first, LIMIT 50) on the activity index instead of sorting every team row.
+        team_ids = list(Team.objects.filter(members=user).values_list("pk", flat=True))
+        qs = qs.filter(team_id__in=team_ids)
     return qs
 
 
