@@ -60,3 +60,28 @@ def _setup():
     my_team, other_team = TeamFactory(), TeamFactory()
     my_team.members.add(agent)
     return EndpointFactory(team=my_team), EndpointFactory(team=other_team), agent
+
+
+async def test_agents_hear_the_sweeps_warnings():
+    from datetime import timedelta
+
+    import time_machine
+
+    from hub.services import sla
+
+    mine, _, agent = await sync_to_async(_setup)()
+    sms = await sync_to_async(EndpointFactory)(team=mine.team, channel="sms", address="+390277")
+    conversation = (await sync_to_async(ingest)(inbound(sms, "+393471112233"))).conversation
+    communicator, connected, _ = await _connect(await sync_to_async(_login_cookie)(agent))
+    assert connected
+    try:
+        with time_machine.travel(conversation.warn_at + timedelta(seconds=1), tick=False):
+            result = await sync_to_async(sla.sweep)()
+        assert result.warnings == 1
+        frames = [await communicator.receive_json_from(timeout=5)]
+        while not await communicator.receive_nothing(timeout=1):
+            frames.append(await communicator.receive_json_from())
+        warning = [f for f in frames if f["event"] == "sla.warning"]
+        assert [f["conversation_id"] for f in warning] == [conversation.pk]
+    finally:
+        await communicator.disconnect()

@@ -71,11 +71,14 @@ def due_ids(now: datetime, limit: int) -> list[int]:
 def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     with transaction.atomic():
         ids = due_ids(now, batch_size)
-        conversations = Conversation.objects.in_bulk(ids)
+        conversations = Conversation.objects.only(*_CLOCK_FIELDS).in_bulk(ids)
         plain, other = [], []
         for pk in ids:
             conversation = conversations[pk]
-            (plain if _only_a_warning(conversation, now) else other).append(conversation)
+            (plain if _only_a_warning(conversation, now) else other).append(conversation.pk)
+        # The rest take the full path, with whole rows (handoff messages, escalation...).
+        other = [c for pk, c in Conversation.objects.in_bulk(other).items()] if other else []
+        plain = [conversations[pk] for pk in plain]
         if plain:
             warn_many(plain, now)
             result.warnings += len(plain)
@@ -87,6 +90,27 @@ def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
                 logger.exception("SLA sweep failed on conversation %s", conversation.pk)
         result.checked += len(ids)
     return len(ids)
+
+
+# What deciding and doing a plain warning reads: a sweep loads only these for its batch.
+_CLOCK_FIELDS = (
+    "id",
+    "status",
+    "channel",
+    "endpoint_id",
+    "team_id",
+    "assignee_id",
+    "sla_record_id",
+    "waiting_since",
+    "clock_remaining",
+    "warn_at",
+    "warned_at",
+    "due_at",
+    "breached_at",
+    "resolution_due_at",
+    "resolution_breached_at",
+    "snoozed_until",
+)
 
 
 def _only_a_warning(conversation: Conversation, now: datetime) -> bool:
@@ -143,7 +167,15 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
     Message.objects.bulk_create(events, batch_size=500)
     by_team: dict[int, list] = {}
     for conversation in conversations:
-        by_team.setdefault(conversation.team_id, []).append(conversation_payload(conversation))
+        # Agents' clients refetch the row; the push says which and when it is due.
+        by_team.setdefault(conversation.team_id, []).append(
+            {
+                "id": conversation.pk,
+                "team_id": conversation.team_id,
+                "assignee_id": conversation.assignee_id,
+                "due_at": conversation.due_at.isoformat(),
+            }
+        )
     for team_id, payloads in by_team.items():
         realtime.publish_batch(team_id, "sla.warning", payloads)
 
