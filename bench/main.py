@@ -61,9 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reseed", action="store_true", help="seed again even if present")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-read", action="store_true")
+    parser.add_argument("--chat-sockets", type=int, help="visitor sockets (1000)")
+    parser.add_argument("--chat-replies", type=int, default=200, help="timed agent replies")
     parser.add_argument(
         "--cases",
-        default="ingest,read,sms,email,sla",
+        default="ingest,read,sms,chat,email,sla",
         help="comma-separated cases to run (default: all)",
     )
     parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000)")
@@ -90,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         for x in (args.sla_open or ("2000,20000" if args.quick else "10000,1000000")).split(",")
     ]
     args.sla_due = args.sla_due or (100 if args.quick else 1000)
+    args.chat_sockets = args.chat_sockets or (100 if args.quick else 1000)
     quick = args.quick
     defaults = {
         "n": 200 if quick else 2000,
@@ -137,6 +140,11 @@ def setup_django(database_url: str, redis_url: str, db_conn: str) -> dict[str, s
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "0",
         "BENCH_DB_CONN": "" if db_conn == "as-configured" else db_conn,
+        # Every bench client is 127.0.0.1: no per-address chat limits; a queue of its own.
+        "HUB_CHAT_CONNECTS_PER_MINUTE_PER_IP": "0",
+        "HUB_CHAT_SESSIONS_PER_MINUTE_PER_IP": "0",
+        "HUB_CHAT_REQUESTS_PER_MINUTE_PER_IP": "0",
+        "HUB_CELERY_QUEUE": f"bench-{os.getpid()}",
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     os.environ.update(env)
@@ -528,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.conf import settings
 
-    from bench import cases, seed
+    from bench import cases, chat_case, seed
     from bench.server import Server
 
     summary: dict = {
@@ -568,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
         if "sms" in args.cases:
             log("sms webhook runs:")
             summary["sms"] = cases.run_sms(args, server, log)
+        if "chat" in args.cases:
+            log("chat sockets:")
+            summary["chat"] = chat_case.run_chat(args, server, env, fx["token"], log)
     finally:
         server.stop()
     if "email" in args.cases:
@@ -582,6 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["server_errors"] = [f"{n}x {line}" for n, line in errors]
     summary["seconds"] = round(time.perf_counter() - started, 1)
     report(summary)
+    chat_case.report(summary, log)
     cases.report(summary, log)
     log(f"total {summary['seconds']:.0f}s")
     return 0

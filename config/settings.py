@@ -157,7 +157,17 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "hub:ws"},
+        "CONFIG": {
+            # A pool per process big enough for one Redis call per open socket at once (e.g.
+            # a thousand visitors leaving together); redis-py's default is far lower.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "max_connections": int(os.environ.get("HUB_REDIS_MAX_CONNECTIONS", 2000)),
+                }
+            ],
+            "prefix": "hub:ws",
+        },
     }
 }
 
