@@ -40,6 +40,17 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A channel layer per test: channels_redis keeps asyncio locks bound to the event loop
+    that first waited on them, and every async test runs in a loop of its own."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():
     """Each test's database is rolled back, so the process-local config cache must be too."""
     from hub import config_cache

@@ -18,7 +18,6 @@ from crm.models import Company, Identity
 from hub import services
 from hub.inbound import InboundMessage
 from hub.models import Channel, Conversation, Endpoint
-from hub.services import realtime
 
 ANNA_EMAIL_HTML = (
     "<p>Hello,</p><p>the <b>Tolomeo lamp</b> of order #1042 arrived with a broken arm. "
@@ -61,9 +60,6 @@ class Command(BaseCommand):
                 CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
             ):
                 count = self._seed(endpoints)
-                sender = getattr(realtime, "sender", None)
-                if sender is not None and hasattr(sender, "flush"):
-                    sender.flush()
         finally:
             app.conf.task_always_eager = eager
         self.stdout.write(self.style.SUCCESS(f"Demo data: {count} conversations seeded."))
