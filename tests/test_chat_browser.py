@@ -90,7 +90,7 @@ def hub_server(tmp_path):
 def test_visitor_writes_agent_answers_through_the_api_and_the_widget_shows_it(
     chromium, hub_server, monkeypatch
 ):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # a dev dependency: missing it is an error, not a skip
     from rest_framework.authtoken.models import Token
 
     # Playwright's sync API keeps an event loop; the ORM calls here are plain synchronous ones.
