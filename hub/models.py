@@ -377,11 +377,20 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When a worker should next try it; the stalled-task sweep reads only overdue pending rows.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
         ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="hub_webhook_pending_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.subscription_id} ({self.status})"

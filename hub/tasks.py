@@ -58,7 +58,9 @@ def deliver_webhook(self, delivery_id: int) -> str:
         if attempt + 1 >= settings.HUB["WEBHOOK_MAX_ATTEMPTS"]:
             webhooks.give_up(delivery_id)
             return "failed"
-        raise self.retry(exc=exc, countdown=outbound.backoff_seconds(attempt)) from exc
+        countdown = outbound.backoff_seconds(attempt)
+        webhooks.retry_at(delivery_id, countdown)
+        raise self.retry(exc=exc, countdown=countdown) from exc
     return "ok"
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
+from celery.exceptions import Retry
+from django.utils import timezone
 
 from hub.models import WebhookDelivery, WebhookSubscription
 from hub.services import assign, ingest, resolve
 from hub.services import webhooks as hooks
+from hub.tasks import deliver_webhook, requeue_stalled_deliveries
 from tests.factories import inbound
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +101,31 @@ def test_connection_errors_are_retryable_and_give_up_marks_failed(api_endpoint):
     hooks.give_up(delivery.pk)
     delivery.refresh_from_db()
     assert delivery.status == "failed"
+
+
+def test_lost_webhook_tasks_are_requeued_once_per_interval(api_endpoint, http_mock, settings):
+    WebhookSubscription.objects.create(url=URL)
+    ingest(inbound(api_endpoint, "cust-1"))  # no commit: the delivery tasks never ran
+    after = settings.HUB["STALLED_DELIVERY_AFTER"]
+    assert hooks.pending_stalled(after) == []  # not overdue yet
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - after - timedelta(seconds=1))
+    stalled = hooks.pending_stalled(after)
+    assert len(stalled) == 2
+    # Claimed: a second sweep in the same interval does not queue the same rows again.
+    assert hooks.pending_stalled(after) == []
+
+    # A failed attempt schedules its retry; the sweep leaves it to the worker's own retry.
+    http_mock.post(URL, status=503)
+    with pytest.raises(Retry):
+        deliver_webhook.apply(args=[stalled[0]], throw=True)
+    delivery = WebhookDelivery.objects.get(pk=stalled[0])
+    assert delivery.next_attempt_at > timezone.now()
+    WebhookDelivery.objects.exclude(pk=stalled[0]).update(
+        next_attempt_at=timezone.now() - after - timedelta(seconds=1)
+    )
+    http_mock.replace("POST", URL, status=200)
+    assert requeue_stalled_deliveries.apply().result == 1
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {
+        "pending",
+        "succeeded",
+    }

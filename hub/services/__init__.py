@@ -3,7 +3,7 @@
 from hub.services.channel_actions import agent_typing, request_email
 from hub.services.conversations import add_note, assign, mark_pending, reopen, resolve, snooze
 from hub.services.errors import ServiceError
-from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome, on_ingested
+from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome
 from hub.services.outbound import check_reply, deliver, send_reply, update_delivery_status
 
 __all__ = [
@@ -17,7 +17,6 @@ __all__ = [
     "ingest",
     "ingest_with_outcome",
     "mark_pending",
-    "on_ingested",
     "reopen",
     "request_email",
     "resolve",

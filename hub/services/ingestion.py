@@ -35,18 +35,6 @@ from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
 
-_inbound_hooks: list = []
-
-
-def on_ingested(hook):
-    """Register ``hook(outcome)``, called after commit for every newly stored inbound message.
-
-    Channel apps and later features (bot, enrichment) use it; the hub never imports them.
-    """
-    _inbound_hooks.append(hook)
-    return hook
-
-
 @dataclass(frozen=True)
 class IngestOutcome:
     message: Message
@@ -268,18 +256,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
             text="Automatic reply received; the conversation stays resolved.",
         )
 
-    outcome = IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
-    if _inbound_hooks:
-        transaction.on_commit(lambda: _run_hooks(outcome))
-    return outcome
-
-
-def _run_hooks(outcome: IngestOutcome) -> None:
-    for hook in _inbound_hooks:
-        try:
-            hook(outcome)
-        except Exception:
-            logger.exception("inbound hook %r failed for message %s", hook, outcome.message.pk)
+    return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
 
 
 def store_attachment(

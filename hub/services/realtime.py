@@ -20,10 +20,6 @@ def team_group(team_id: int) -> str:
     return f"hub.team.{team_id}"
 
 
-def conversation_group(conversation_id: int) -> str:
-    return f"hub.conversation.{conversation_id}"
-
-
 def _send(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     try:
@@ -34,8 +30,8 @@ def _send(groups: list[str], message: dict[str, Any]) -> None:
 
 
 def publish(conversation, event: str, data: dict[str, Any]) -> None:
-    """Push ``event`` about ``conversation`` to its team (superusers join every team's group)
-    and to whoever watches the conversation."""
+    """Push ``event`` about ``conversation`` to its team's agents (superusers join every
+    team's group). Channel widgets have their own groups, fed by their channel app."""
     message = {
         "type": "hub.event",
         "event": event,
@@ -43,7 +39,7 @@ def publish(conversation, event: str, data: dict[str, Any]) -> None:
         "team_id": conversation.team_id,
         "data": data,
     }
-    groups = [team_group(conversation.team_id), conversation_group(conversation.pk)]
+    groups = [team_group(conversation.team_id)]
     transaction.on_commit(lambda: _send(groups, message))
 
 

@@ -117,11 +117,24 @@ def give_up(delivery_id: int) -> None:
     )
 
 
-def pending_stalled(older_than: timedelta, limit: int = 500) -> list[int]:
-    """Pending deliveries nobody has tried for a while (their broker task was lost)."""
-    cutoff = timezone.now() - older_than
-    return list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDelivery.Status.PENDING, attempts=0, created_at__lt=cutoff
-        ).values_list("pk", flat=True)[:limit]
+def retry_at(delivery_id: int, seconds: int) -> None:
+    """Record when the worker's retry of a failed attempt is due."""
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds)
     )
+
+
+def pending_stalled(older_than: timedelta, limit: int = 500) -> list[int]:
+    """Pending deliveries whose next attempt is overdue by ``older_than``: their broker task was
+    lost. Each is claimed for another full interval, so a worker that is down does not pile up
+    copies of the same task."""
+    now = timezone.now()
+    ids = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=now - older_than
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids
