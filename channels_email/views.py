@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_email import services
 from hub import selectors
+from hub.api.authentication import TokenAuthentication
 from hub.models import Channel, Message
 
 

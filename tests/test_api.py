@@ -220,6 +220,33 @@ def test_bad_token_is_refused(agent):
     assert client.get(CONVERSATIONS).status_code == 401
 
 
+def test_token_of_an_inactive_user_is_refused(agent):
+    token = Token.objects.create(user=agent)
+    agent.is_active = False
+    agent.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get(CONVERSATIONS)
+    assert response.status_code == 401
+    assert "inactive" in response.json()["detail"]
+
+
+def test_token_authentication_returns_the_user_and_its_token(agent):
+    from rest_framework.test import APIRequestFactory
+
+    from hub.api.authentication import TokenAuthentication
+
+    token = Token.objects.create(user=agent)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    user, auth = TokenAuthentication().authenticate(request)
+    assert user == agent and user.username == agent.username and user.is_authenticated
+    assert auth == token and auth.user_id == agent.pk and auth.created == token.created
+    deleted = Token.objects.get(pk=token.pk)
+    deleted.delete()
+    with pytest.raises(Exception, match="Invalid token"):
+        TokenAuthentication().authenticate(request)
+
+
 def test_session_auth(agent, conversation):
     client = APIClient()
     assert client.login(username=agent.username, password="pw-agent-123")
