@@ -15,16 +15,23 @@ def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identi
 
 
 def get_or_create_identity(
-    kind: str, value: str, *, display_name: str = ""
+    kind: str, value: str, *, display_name: str = "", lock_contact: bool = False
 ) -> tuple[Identity, bool]:
     """The identity for ``(kind, value)`` and whether it (and its contact) was created now.
 
     Safe under concurrency: the unique constraint on (kind, value) decides who creates it; the
     loser's savepoint is rolled back (no orphan contact) and it reads the winner's row.
+
+    ``lock_contact`` (inside a transaction): an existing identity's contact row is read with
+    ``FOR UPDATE`` in the same query, and ``identity.contact_locked`` says whether it was.
     """
     value = normalise(kind, value)
-    identity = Identity.objects.select_related("contact").filter(kind=kind, value=value).first()
+    found = Identity.objects.select_related("contact").filter(kind=kind, value=value)
+    if lock_contact:
+        found = found.select_for_update(of=("contact",))
+    identity = found.first()
     if identity is not None:
+        identity.contact_locked = lock_contact
         if display_name and not identity.contact.name:
             identity.contact.name = display_name[:200]
             identity.contact.save(update_fields=["name", "updated_at"])
@@ -37,7 +44,10 @@ def get_or_create_identity(
             )
             return identity, True
     except IntegrityError:
-        return Identity.objects.select_related("contact").get(kind=kind, value=value), False
+        # Created meanwhile (or, with the lock, its contact was merged away while we waited).
+        identity = Identity.objects.select_related("contact").get(kind=kind, value=value)
+        identity.contact_locked = False
+        return identity, False
 
 
 @transaction.atomic

@@ -11,6 +11,6 @@ class HubConfig(AppConfig):
             api_channel,  # noqa: F401
             config_cache,
         )
-        from hub.models import BusinessHours, Holiday, TtlPolicy, WebhookSubscription
+        from hub.models import BusinessHours, Endpoint, Holiday, TtlPolicy, WebhookSubscription
 
-        config_cache.watch(WebhookSubscription, TtlPolicy, BusinessHours, Holiday)
+        config_cache.watch(WebhookSubscription, TtlPolicy, BusinessHours, Holiday, Endpoint)

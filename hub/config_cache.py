@@ -1,5 +1,5 @@
 """A process-local cache for small configuration tables read on every message (webhook
-subscriptions, TTL policies, business hours).
+subscriptions, TTL policies, business hours, endpoints).
 
 Reading them from the database on each ingest costs more than the rest of the lookup. Saves and
 deletes in this process clear the cache at once (signals); other processes (more web servers,
@@ -22,14 +22,17 @@ _lock = threading.Lock()
 _values: dict[str, tuple[float, object]] = {}
 
 
-def cached(key: str, load: Callable[[], T]) -> T:
+def cached(key: str, load: Callable[[], T], *, keep_none: bool = True) -> T:
+    """``load()``'s value, reused for ``TTL_SECONDS``. With ``keep_none=False`` a ``None`` is
+    not remembered (a lookup by a caller-given key must not grow the cache with misses)."""
     now = time.monotonic()
     entry = _values.get(key)
     if entry is not None and now - entry[0] < TTL_SECONDS:
         return entry[1]  # type: ignore[return-value]
     value = load()
-    with _lock:
-        _values[key] = (now, value)
+    if value is not None or keep_none:
+        with _lock:
+            _values[key] = (now, value)
     return value
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.db.models import Prefetch, QuerySet
 
 from crm.models import Contact
+from hub import config_cache
 from hub.models import Attachment, Conversation, Endpoint, Message, Team
 
 
@@ -41,8 +44,20 @@ def visible_endpoints(user) -> QuerySet[Endpoint]:
     return qs
 
 
+def endpoint_by_pk(pk: int) -> Endpoint | None:
+    """An endpoint read through the config cache: webhooks and the inbound API look one up on
+    every message. A change made in another process is seen within the cache's TTL."""
+    found = config_cache.cached(
+        f"endpoint:{pk}", lambda: Endpoint.objects.filter(pk=pk).first(), keep_none=False
+    )
+    return copy.copy(found)  # callers may cache relations on it; the shared one stays clean
+
+
 def can_use_endpoint(user, endpoint: Endpoint) -> bool:
-    return user.is_superuser or endpoint.team.members.filter(pk=user.pk).exists()
+    return (
+        user.is_superuser
+        or Team.members.through.objects.filter(team_id=endpoint.team_id, user_id=user.pk).exists()
+    )
 
 
 def _timeline_items(qs: QuerySet[Message]) -> QuerySet[Message]:

@@ -985,6 +985,13 @@ def test_inbound_retry_with_the_same_provider_id_is_stored_once(api, api_endpoin
         ({"endpoint": 999_999}, "endpoint"),
         ({"endpoint": "abc"}, "endpoint"),
         ({"endpoint": 10**22}, "endpoint"),
+        ({"endpoint": True}, "endpoint"),
+        ({"endpoint": 1.5}, "endpoint"),
+        ({"endpoint": [1]}, "endpoint"),
+        ({"endpoint": {"id": 1}}, "endpoint"),
+        ({"endpoint": 0}, "endpoint"),
+        ({"endpoint": -1}, "endpoint"),
+        ({"endpoint": None}, "endpoint"),
         ({"text": "", "html": ""}, "text"),
         ({"text": "   "}, "text"),
         ({"text": ...}, "text"),
@@ -1013,6 +1020,17 @@ def test_inbound_to_an_endpoint_of_another_channel_is_400(api, endpoint_for):
     assert response.status_code == 400
     assert "endpoint" in response.json()
     assert not Message.objects.exists()
+
+
+def test_inbound_endpoint_id_may_be_a_string_and_changes_apply_at_once(api, api_endpoint):
+    body = _inbound_body(api_endpoint)
+    body["endpoint"] = str(api_endpoint.pk)
+    assert api.post(INBOUND, body, format="json").status_code == 201
+    # The endpoint is now in the config cache; deactivating it clears the cache at once.
+    api_endpoint.is_active = False
+    api_endpoint.save()
+    body["provider_message_id"] = "another"
+    assert api.post(INBOUND, body, format="json").status_code == 400
 
 
 def test_inbound_to_an_inactive_endpoint_is_400(api, api_endpoint):

@@ -367,11 +367,34 @@ class InboundSenderSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class EndpointField(serializers.PrimaryKeyRelatedField):
+    """An endpoint of one channel by id, looked up through the config cache (see
+    ``selectors.endpoint_by_pk``); errors as ``PrimaryKeyRelatedField`` gives them."""
+
+    def __init__(self, channel: str, **kwargs):
+        self.channel = channel
+        kwargs.setdefault("queryset", Endpoint.objects.filter(channel=channel))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        from hub import selectors
+
+        if isinstance(data, bool) or not isinstance(data, int | str | float):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(data)
+            if isinstance(data, float) and pk != data:
+                raise ValueError(data)
+        except (TypeError, ValueError, OverflowError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        endpoint = selectors.endpoint_by_pk(pk) if 0 < pk < 2**63 else None
+        if endpoint is None or endpoint.channel != self.channel:
+            self.fail("does_not_exist", pk_value=data)
+        return endpoint
+
+
 class InboundSerializer(serializers.Serializer):
-    endpoint = serializers.PrimaryKeyRelatedField(
-        queryset=Endpoint.objects.filter(channel="api"),
-        help_text="Id of an endpoint of the api channel.",
-    )
+    endpoint = EndpointField(channel="api", help_text="Id of an endpoint of the api channel.")
     sender = InboundSenderSerializer()
     text = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
     html = serializers.CharField(required=False, allow_blank=True, default="", max_length=400_000)

@@ -164,12 +164,15 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     endpoint: Endpoint = inbound.endpoint
     try:
         identity, new_person = get_or_create_identity(
-            inbound.sender_kind, inbound.sender_address, display_name=inbound.sender_name
+            inbound.sender_kind,
+            inbound.sender_address,
+            display_name=inbound.sender_name,
+            lock_contact=True,
         )
     except InvalidIdentity as exc:
         raise InvalidInbound(str(exc), field="sender") from exc
     contact = identity.contact
-    if not new_person:
+    if not (new_person or identity.contact_locked):
         # One writer per contact at a time: two messages of one person never open two
         # conversations. (A contact created in this transaction is invisible to others.)
         contact = Contact.objects.select_for_update().filter(pk=identity.contact_id).first()
