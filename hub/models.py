@@ -94,8 +94,10 @@ class Conversation(models.Model):
         SNOOZED = "snoozed", _("Snoozed")
         RESOLVED = "resolved", _("Resolved")
 
+    # Indexes of a conversation are rewritten on most updates (the clock and activity columns
+    # are indexed), so none is kept twice: contact and team lead composite indexes below.
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.PROTECT, related_name="conversations"
+        "crm.Contact", on_delete=models.PROTECT, related_name="conversations", db_index=False
     )
     endpoint = models.ForeignKey(
         Endpoint,
@@ -116,10 +118,16 @@ class Conversation(models.Model):
         verbose_name=_("assignee"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("team")
+        Team,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        verbose_name=_("team"),
+        db_index=False,
     )
     subject = models.CharField(_("subject"), max_length=500, blank=True)
-    reply_token = models.CharField(max_length=32, unique=True, default=_new_reply_token)
+    # Unique through Meta.constraints: looked up only by equality, so without the extra LIKE
+    # (pattern-ops) index PostgreSQL would get for ``unique=True``.
+    reply_token = models.CharField(max_length=32, default=_new_reply_token)
     priority = models.PositiveSmallIntegerField(_("priority"), default=0)
     # The TTL clock (hub.services.clock): since when the person waits for an answer, which TTL
     # runs, when the warning is due and when the answer is due. While paused (pending, snoozed)
@@ -150,6 +158,9 @@ class Conversation(models.Model):
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
         ordering = ["-last_activity_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reply_token"], name="hub_conv_reply_token_uniq"),
+        ]
         indexes = [
             models.Index(fields=["-last_activity_at", "-id"], name="hub_conv_activity_idx"),
             models.Index(fields=["status", "-last_activity_at"], name="hub_conv_status_idx"),
@@ -219,20 +230,38 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         NOT_APPLICABLE = "", _("Not applicable")
 
+    # Message indexes are few on purpose: every inbound message, reply and timeline event writes
+    # each of them. The conversation is covered by the timeline index; the optional references
+    # are indexed only where set (an event or a note has none of them).
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     direction = models.CharField(max_length=3, choices=Direction.choices, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MESSAGE)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     endpoint = models.ForeignKey(
-        Endpoint, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+        Endpoint,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        db_index=False,
     )
     sender_identity = models.ForeignKey(
-        "crm.Identity", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "crm.Identity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        db_index=False,
     )
     recipient_identity = models.ForeignKey(
-        "crm.Identity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "crm.Identity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -240,6 +269,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="authored_messages",
+        db_index=False,
     )
     event_type = models.CharField(max_length=40, blank=True)
     text = models.TextField(blank=True)
@@ -273,7 +303,29 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["conversation", "occurred_at", "id"], name="hub_msg_timeline_idx"),
-            models.Index(fields=["provider_message_id"], name="hub_msg_provider_id_idx"),
+            models.Index(
+                fields=["provider_message_id"],
+                name="hub_msg_provider_id_idx",
+                condition=~Q(provider_message_id=""),
+            ),
+            models.Index(
+                fields=["endpoint"],
+                name="hub_msg_endpoint_idx",
+                condition=Q(endpoint__isnull=False),
+            ),
+            models.Index(
+                fields=["sender_identity"],
+                name="hub_msg_sender_idx",
+                condition=Q(sender_identity__isnull=False),
+            ),
+            models.Index(
+                fields=["recipient_identity"],
+                name="hub_msg_recipient_idx",
+                condition=Q(recipient_identity__isnull=False),
+            ),
+            models.Index(
+                fields=["author"], name="hub_msg_author_idx", condition=Q(author__isnull=False)
+            ),
             models.Index(
                 fields=["next_attempt_at"],
                 name="hub_msg_queued_idx",

@@ -34,7 +34,7 @@ from hub.services.errors import ServiceError
 from hub.services.handoff import handoff, plan, target_address
 from hub.services.outbound import send_reply
 from hub.services.policies import ResolvedPolicy, policy_for
-from hub.services.timeline import record_event
+from hub.services.timeline import insert_events, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -60,25 +60,26 @@ def sweep(
     return result
 
 
-def due_ids(now: datetime, limit: int) -> list[int]:
-    """Lock and return up to ``limit`` due conversations (call inside a transaction)."""
+def due_conversations(now: datetime, limit: int) -> list[Conversation]:
+    """Lock and return up to ``limit`` due conversations, with only the clock fields loaded
+    (call inside a transaction). Rows another sweep holds are skipped, not waited for."""
     qs = Conversation.objects.filter(next_check_at__lte=now).order_by("next_check_at")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return list(qs.values_list("pk", flat=True)[:limit])
+    return list(qs.only(*_CLOCK_FIELDS)[:limit])
 
 
 def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     with transaction.atomic():
-        ids = due_ids(now, batch_size)
-        conversations = Conversation.objects.only(*_CLOCK_FIELDS).in_bulk(ids)
-        plain, other = [], []
-        for pk in ids:
-            conversation = conversations[pk]
-            (plain if _only_a_warning(conversation, now) else other).append(conversation.pk)
-        # The rest take the full path, with whole rows (handoff messages, escalation...).
-        other = [c for pk, c in Conversation.objects.in_bulk(other).items()] if other else []
-        plain = [conversations[pk] for pk in plain]
+        due = due_conversations(now, batch_size)
+        plain, other_ids = [], []
+        for conversation in due:
+            if _only_a_warning(conversation, now):
+                plain.append(conversation)
+            else:
+                # The full path, with whole rows (handoff messages, escalation...).
+                other_ids.append(conversation.pk)
+        other = list(Conversation.objects.in_bulk(other_ids).values()) if other_ids else []
         if plain:
             warn_many(plain, now)
             result.warnings += len(plain)
@@ -88,8 +89,8 @@ def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
                     process(conversation, now, result)
             except Exception:
                 logger.exception("SLA sweep failed on conversation %s", conversation.pk)
-        result.checked += len(ids)
-    return len(ids)
+        result.checked += len(due)
+    return len(due)
 
 
 # What deciding and doing a plain warning reads: a sweep loads only these for its batch.
@@ -164,7 +165,7 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
     SlaRecord.objects.filter(
         pk__in=[c.sla_record_id for c in conversations if c.sla_record_id]
     ).update(warned=True)
-    Message.objects.bulk_create(events, batch_size=500)
+    insert_events(events)
     by_team: dict[int, list] = {}
     for conversation in conversations:
         # Agents' clients refetch the row; the push says which and when it is due.
