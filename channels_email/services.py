@@ -24,11 +24,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_email.models import QuarantinedEmail, SentEmail
-from channels_email.parsing import ParsedEmail, UnreadableEmail, parse_bytes, parse_message
-from channels_email.quotes import split_html_reply, split_reply
+from channels_email.parsing import ParsedEmail, UnreadableEmail, parse_message
+from channels_email.prepare import (
+    EmailContent,
+    PreparedEmail,
+    email_content,
+    listing_headers,
+    prepare_raw_email,
+)
 from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Identity
 from crm.services import resolve_identity
+from hub import config_cache
 from hub.inbound import InboundAttachment, InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import update_delivery_status
@@ -76,24 +83,49 @@ def ingest_raw_email(
     historical: bool = False,
 ) -> EmailOutcome:
     """Parse RFC 822 bytes and ingest them; never raises for bad input (it quarantines)."""
-    recipient = envelope_recipient or mailbox
-    try:
-        message, _parsed = parse_bytes(raw)
-    except UnreadableEmail as exc:
-        return quarantine(raw, code=exc.code, reason=exc.reason, source=source,
-                          envelope_recipient=recipient)  # fmt: skip
-    except Exception as exc:
-        logger.warning("unparseable email from %s", source, exc_info=True)
-        reason = f"{type(exc).__name__}: {exc}"
-        return quarantine(raw, code="parse_error", reason=reason, source=source,
-                          envelope_recipient=recipient)  # fmt: skip
-    return ingest_email_message(
-        message,
-        raw=raw,
+    prepared = prepare_raw_email(raw, settings.HUB["MAX_MESSAGE_CHARS"])
+    return ingest_prepared(
+        prepared,
+        raw,
         source=source,
         envelope_recipient=envelope_recipient,
         mailbox=mailbox,
         historical=historical,
+    )
+
+
+def ingest_prepared(
+    prepared: PreparedEmail,
+    raw: bytes,
+    *,
+    source: str,
+    envelope_recipient: str = "",
+    mailbox: str = "",
+    historical: bool = False,
+    mailboxes: Mailboxes | None = None,
+    stored_ids: set[tuple[int, str]] | None = None,
+) -> EmailOutcome:
+    """Ingest an email parsed by :func:`~channels_email.prepare.prepare_raw_email` (possibly in
+    another process). ``mailboxes`` spares the endpoint query; with ``stored_ids``, the
+    (endpoint id, provider message id) pairs already stored, looked up for a batch at once, the
+    duplicate check needs no query either."""
+    if prepared.parsed is None:
+        recipient = envelope_recipient or mailbox
+        if prepared.error_traceback:
+            logger.warning("unparseable email from %s\n%s", source, prepared.error_traceback)
+        return quarantine(raw, code=prepared.error_code, reason=prepared.error_reason,
+                          source=source, envelope_recipient=recipient)  # fmt: skip
+    return _ingest_parsed(
+        prepared.parsed,
+        raw,
+        prepared.listing,
+        source=source,
+        envelope_recipient=envelope_recipient,
+        mailbox=mailbox,
+        historical=historical,
+        content=prepared.content,
+        mailboxes=mailboxes,
+        stored_ids=stored_ids,
     )
 
 
@@ -110,22 +142,65 @@ def ingest_email_message(
     mailbox); ``mailbox`` forces the endpoint (``import_mail --mailbox``)."""
     if raw is None:
         raw = _as_bytes(message)
+    try:
+        parsed = parse_message(message)
+    except UnreadableEmail as exc:
+        return quarantine(raw, code=exc.code, reason=exc.reason, source=source,
+                          envelope_recipient=envelope_recipient or mailbox,
+                          listing=listing_headers(message))  # fmt: skip
+    except Exception as exc:
+        logger.exception("email from %s could not be ingested", source)
+        return quarantine(raw, code="error", reason=f"{type(exc).__name__}: {exc}", source=source,
+                          envelope_recipient=envelope_recipient or mailbox,
+                          listing=listing_headers(message))  # fmt: skip
+    return _ingest_parsed(
+        parsed,
+        raw,
+        listing_headers(message),
+        source=source,
+        envelope_recipient=envelope_recipient,
+        mailbox=mailbox,
+        historical=historical,
+    )
 
+
+def _ingest_parsed(
+    parsed: ParsedEmail,
+    raw: bytes,
+    listing: dict[str, str],
+    *,
+    source: str,
+    envelope_recipient: str,
+    mailbox: str,
+    historical: bool,
+    content: EmailContent | None = None,
+    mailboxes: Mailboxes | None = None,
+    stored_ids: set[tuple[int, str]] | None = None,
+) -> EmailOutcome:
     recipient = envelope_recipient or mailbox
 
     def keep(code: str, reason: str) -> EmailOutcome:
         return quarantine(
             raw, code=code, reason=reason, source=source, envelope_recipient=recipient,
-            message=message,
+            listing=listing,
         )  # fmt: skip
 
     try:
-        parsed = parse_message(message)
-        endpoint, token = _endpoint_for(parsed, envelope_recipient, mailbox)
-        if _is_duplicate(endpoint, _provider_id(parsed, raw)):
+        mailboxes = mailboxes or load_mailboxes()
+        endpoint, token = endpoint_for(parsed, envelope_recipient, mailbox, mailboxes)
+        provider_id = provider_id_for(parsed, raw)
+        if stored_ids is not None:
+            duplicate = (endpoint.pk, provider_id) in stored_ids
+        else:
+            duplicate = _is_duplicate(endpoint, provider_id)
+        if duplicate:
             return EmailOutcome("duplicate")
+        if content is None:
+            content = email_content(parsed, settings.HUB["MAX_MESSAGE_CHARS"])
         with transaction.atomic():
-            return _ingest(parsed, raw, endpoint, token, source, historical)
+            return _ingest(
+                parsed, content, raw, endpoint, token, source, historical, mailboxes, provider_id
+            )
     except (_Quarantine, UnreadableEmail) as exc:
         return keep(exc.code, exc.reason)
     except ServiceError as exc:
@@ -142,7 +217,7 @@ def _as_bytes(message: MimeMessage) -> bytes:
         return message.as_string().encode("utf-8", "surrogateescape")
 
 
-def _provider_id(parsed: ParsedEmail, raw: bytes) -> str:
+def provider_id_for(parsed: ParsedEmail, raw: bytes) -> str:
     """The Message-ID (idempotency key); a content hash for messages that have none."""
     if parsed.message_id:
         return parsed.message_id[:255]
@@ -153,6 +228,51 @@ def _is_duplicate(endpoint: Endpoint, provider_id: str) -> bool:
     return Message.objects.filter(endpoint=endpoint, provider_message_id=provider_id).exists()
 
 
+def stored_ids_for(
+    emails: list[tuple[ParsedEmail, bytes]], *, mailbox: str, mailboxes: Mailboxes
+) -> set[tuple[int, str]]:
+    """The (endpoint id, provider message id) pairs of these emails that are already stored, in
+    one query (emails that would be quarantined are left out)."""
+    candidates = []
+    for parsed, raw in emails:
+        try:
+            endpoint, _ = endpoint_for(parsed, "", mailbox, mailboxes)
+        except _Quarantine:
+            continue
+        candidates.append((endpoint.pk, provider_id_for(parsed, raw)))
+    if not candidates:
+        return set()
+    endpoint_ids = {endpoint_id for endpoint_id, _ in candidates}
+    provider_ids = {provider_id for _, provider_id in candidates}
+    found = Message.objects.filter(
+        endpoint_id__in=endpoint_ids, provider_message_id__in=provider_ids
+    ).values_list("endpoint_id", "provider_message_id")
+    return set(found) & set(candidates)
+
+
+@dataclass(frozen=True)
+class Mailboxes:
+    """Our email endpoints: the active ones by address, and every address of ours."""
+
+    active: dict[str, Endpoint]
+    addresses: frozenset[str]
+
+
+def load_mailboxes(*, cached: bool = False) -> Mailboxes:
+    """One query for every email endpoint; ``cached``: from the process's configuration cache
+    (cleared when an endpoint is saved here, at most a few seconds old otherwise), as
+    ``import_mail`` uses it."""
+
+    def load() -> Mailboxes:
+        endpoints = list(Endpoint.objects.filter(channel=Channel.EMAIL))
+        return Mailboxes(
+            active={e.address.lower(): e for e in endpoints if e.is_active},
+            addresses=frozenset(e.address.lower() for e in endpoints),
+        )
+
+    return config_cache.cached("email_mailboxes", load) if cached else load()
+
+
 def _split_address(address: str) -> tuple[str, str]:
     """``Support+Tok@Shop.example`` -> (``support@shop.example``, ``Tok``)."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
@@ -160,13 +280,11 @@ def _split_address(address: str) -> tuple[str, str]:
     return f"{base}@{domain}".lower(), token
 
 
-def _endpoint_for(
-    parsed: ParsedEmail, envelope_recipient: str, mailbox: str
+def endpoint_for(
+    parsed: ParsedEmail, envelope_recipient: str, mailbox: str, mailboxes: Mailboxes
 ) -> tuple[Endpoint, str]:
     """The mailbox the message was sent to, and our reply token if the address carried one."""
-    endpoints = {
-        e.address.lower(): e for e in Endpoint.objects.filter(channel=Channel.EMAIL, is_active=True)
-    }
+    endpoints = mailboxes.active
     if _split_address(parsed.from_address)[0] in endpoints:
         raise _Quarantine("own_mailbox", f"Sent from our own mailbox {parsed.from_address}.")
     candidates = [envelope_recipient, *parsed.delivered_to]
@@ -204,46 +322,17 @@ def _received_at(parsed: ParsedEmail):
 
 def _ingest(
     parsed: ParsedEmail,
+    content: EmailContent,
     raw: bytes,
     endpoint: Endpoint,
     token: str,
     source: str,
-    historical: bool = False,
+    historical: bool,
+    mailboxes: Mailboxes,
+    provider_id: str,
 ) -> EmailOutcome:
-    limit = settings.HUB["MAX_MESSAGE_CHARS"]
-    parts = split_html_reply(parsed.html) if parsed.text_from_html else split_reply(parsed.text)
-    full_text = parsed.text.strip()
-    visible = parts.visible or parts.without_quotes or full_text
-    html = parsed.html if len(parsed.html) <= limit * 4 else ""
-    meta: dict[str, Any] = {
-        "source": source,
-        "message_id": parsed.message_id,
-        "subject": parsed.subject,
-        "from": _format(parsed.from_name, parsed.from_address),
-        "to": [_format(*pair) for pair in parsed.to],
-        "cc": [_format(*pair) for pair in parsed.cc],
-        "reply_to": [_format(*pair) for pair in parsed.reply_to],
-        "date": parsed.date.isoformat() if parsed.date else None,
-        "in_reply_to": parsed.in_reply_to,
-        "references": parsed.references[-20:],
-    }
-    if full_text and full_text != visible:
-        meta["original_text"] = full_text[:limit]
-    if parts.signature:
-        meta["signature"] = parts.signature[:2000]
-    if parts.is_forward:
-        meta["forwarded"] = True
-    if parsed.auto_reply_reason:
-        meta["auto_reply"] = parsed.auto_reply_reason
-    if parsed.defects:
-        meta["defects"] = parsed.defects[:20]
-    if not parsed.message_id:
-        meta["message_id_missing"] = True
-    if html != parsed.html:
-        meta["html_dropped"] = "HTML body longer than the limit; it is kept in the raw message."
-    if len(visible) > limit:
-        visible = visible[:limit]
-        meta["text_truncated"] = True
+    visible, html = content.visible, content.html
+    meta: dict[str, Any] = {"source": source, **content.meta}
     attachments, skipped = _attachments(parsed)
     if skipped:
         meta["attachments_skipped"] = skipped
@@ -255,7 +344,7 @@ def _ingest(
     if _setting("KEEP_RAW"):
         meta["raw"] = _store_raw(raw)
 
-    participants = _resolve_participants(parsed, endpoint)
+    participants = _resolve_participants(parsed, mailboxes)
     if participants:
         meta["participants"] = participants
     inbound = InboundMessage(
@@ -265,7 +354,7 @@ def _ingest(
         sender_name=parsed.from_name[:200],
         text=visible,
         html=html,
-        provider_message_id=_provider_id(parsed, raw),
+        provider_message_id=provider_id,
         subject=parsed.subject,
         received_at=_received_at(parsed),
         attachments=attachments,
@@ -292,10 +381,6 @@ def _ingest(
         if report.is_hard_bounce:
             _apply_bounce_report(report)
     return EmailOutcome("ingested", message=message)
-
-
-def _format(name: str, address: str) -> str:
-    return f"{name} <{address}>" if name else address
 
 
 def _attachments(parsed: ParsedEmail) -> tuple[list[InboundAttachment], list[dict]]:
@@ -333,11 +418,10 @@ def _store_raw(raw: bytes) -> dict[str, Any]:
     return {"path": path, "size": len(raw), "sha256": digest}
 
 
-def _resolve_participants(parsed: ParsedEmail, endpoint: Endpoint) -> list[dict]:
+def _resolve_participants(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[dict]:
     """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
     already has the address), so a reply-all reaches them and the CRM knows them."""
-    ours = set(Endpoint.objects.filter(channel=Channel.EMAIL).values_list("address", flat=True))
-    ours = {address.lower() for address in ours}
+    ours = mailboxes.addresses
     sender = parsed.from_address.lower()
     seen: set[str] = set()
     result = []
@@ -370,11 +454,13 @@ def quarantine(
     source: str,
     envelope_recipient: str = "",
     message: MimeMessage | None = None,
+    listing: dict[str, str] | None = None,
 ) -> EmailOutcome:
     """Keep the raw bytes with the reason. One row per distinct content: a re-import or a retry
-    updates it instead of piling up copies."""
+    updates it instead of piling up copies. ``listing``: the Message-ID, subject and sender
+    fields (from :func:`~channels_email.prepare.listing_headers`), else read from ``message``."""
     digest = hashlib.sha256(raw).hexdigest()
-    details = _headers_for_listing(message)
+    details = listing if listing is not None else listing_headers(message)
     with transaction.atomic():
         item, created = QuarantinedEmail.objects.select_for_update().get_or_create(
             sha256=digest,
@@ -396,22 +482,6 @@ def quarantine(
             item.save(update_fields=["reason_code", "reason", "attempts", "status", "updated_at"])
     logger.info("email quarantined (%s): %s", code, reason)
     return EmailOutcome("quarantined", quarantine=item, reason=reason)
-
-
-def _headers_for_listing(message: MimeMessage | None) -> dict[str, str]:
-    if message is None:
-        return {}
-    out = {}
-    for field, header, size in (
-        ("message_id_header", "Message-ID", 255),
-        ("subject", "Subject", 500),
-        ("sender", "From", 320),
-    ):
-        try:
-            out[field] = str(message.get(header) or "").replace("\x00", "")[:size]
-        except Exception:
-            out[field] = ""
-    return out
 
 
 def reprocess_quarantined(item: QuarantinedEmail) -> EmailOutcome:

@@ -3,18 +3,33 @@
 Streams (constant memory on a multi-GB mbox), shows progress with rate and ETA on stderr, prints a
 summary, and can be run again safely: a message already stored (same Message-ID on the same
 mailbox) is skipped, and each message is ingested in its own transaction, so one bad message is
-quarantined with its reason and never stops the import.
+quarantined with its reason and never stops the import. Parsing runs in ``--workers`` processes
+(see :mod:`channels_email.importer`); the writes stay in this process, in the source's order.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from channels_email import services
+from channels_email.importer import MailImporter, run_in_event_loop
 from channels_email.mailsource import MailSource
+
+# Below this many messages (or mbox bytes) starting worker processes costs more than it saves.
+MIN_MESSAGES_FOR_WORKERS = 200
+MIN_MBOX_BYTES_FOR_WORKERS = 1 << 20
+
+
+def default_workers(source: MailSource) -> int:
+    small = (
+        source.total < MIN_MBOX_BYTES_FOR_WORKERS
+        if source.unit == "B"
+        else source.total < MIN_MESSAGES_FOR_WORKERS
+    )
+    return 0 if small else min(2, os.cpu_count() or 1)
 
 
 class Command(BaseCommand):
@@ -29,12 +44,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, default=0, help="Stop after N messages.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processes that parse messages while this one writes them (0: parse here; "
+            "default: 2, or 0 for a small source).",
+        )
 
     def handle(self, *args, **options):
         try:
             source = MailSource(options["path"])
         except (FileNotFoundError, OSError) as exc:
             raise CommandError(str(exc)) from exc
+        workers = options["workers"]
+        if workers is None:
+            workers = default_workers(source)
+        run_in_event_loop(lambda: self._import(source, workers, options))
+
+    def _import(self, source: MailSource, workers: int, options) -> None:
         counts = {"ingested": 0, "duplicate": 0, "quarantined": 0}
         already_quarantined = 0
         started = time.monotonic()
@@ -47,23 +75,21 @@ class Command(BaseCommand):
             dynamic_ncols=True,
             mininterval=0.5,
         )
+        importer = MailImporter(mailbox=options["mailbox"], workers=workers)
         done = 0
         position = 0
         with progress:
-            for item in source:
-                try:
-                    outcome = services.ingest_raw_email(
-                        item.raw,
-                        source="import_mail",
-                        mailbox=options["mailbox"],
-                        historical=True,
-                    )
+            results = importer.run(source)
+            for result in results:
+                item, outcome = result.item, result.outcome
+                if outcome is None:  # last resort: the import goes on
+                    exc = result.error
+                    self.stderr.write(f"{item.label}: {type(exc).__name__}: {exc}")
+                    status = "quarantined"
+                else:
                     status = outcome.status
                     if status == "quarantined" and outcome.quarantine.attempts > 1:
                         already_quarantined += 1
-                except Exception as exc:  # last resort: the import goes on
-                    self.stderr.write(f"{item.label}: {type(exc).__name__}: {exc}")
-                    status = "quarantined"
                 counts[status] += 1
                 done += 1
                 progress.update(item.consumed - position)
@@ -75,6 +101,7 @@ class Command(BaseCommand):
                     refresh=False,
                 )
                 if options["limit"] and done >= options["limit"]:
+                    results.close()  # stops the workers
                     break
         elapsed = max(time.monotonic() - started, 1e-9)
         note = f" ({already_quarantined} already there)" if already_quarantined else ""

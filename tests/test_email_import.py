@@ -1,0 +1,144 @@
+"""import_mail's fast path: worker processes parse, this process writes in order; the duplicate
+check per batch; the cached header parsing gives what ``policy.default`` gives."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import io
+import pickle
+from email import policy
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.management import call_command
+
+from channels_email import importer, services
+from channels_email.generator import generate_messages, write_eml_files
+from channels_email.mailsource import MailItem
+from channels_email.parsing import PARSE_POLICY, parse_message
+from channels_email.prepare import prepare_raw_email
+from hub.models import Conversation, Message
+from hub.services import realtime
+from tests.email_corpus import needs_corpora, raw_email_files
+
+MAILBOX = "support@shop.example"
+
+
+@pytest.fixture
+def support(endpoint_for):
+    return endpoint_for("email")
+
+
+def _run(path, *args) -> str:
+    out = io.StringIO()
+    call_command("import_mail", str(path), "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def _assert_threaded(messages):
+    """Every reply is in its parent's conversation; every other message opened its own."""
+    by_id = {m.provider_message_id: m for m in messages}
+    for message in messages:
+        parents = message.metadata["email"]["in_reply_to"]
+        if parents:
+            assert by_id[parents[0]].conversation_id == message.conversation_id
+    starters = [m for m in messages if not m.metadata["email"]["in_reply_to"]]
+    assert Conversation.objects.count() == len(starters)
+
+
+def test_worker_processes_import_in_order_and_thread_like_one_by_one(support, tmp_path):
+    folder = write_eml_files(tmp_path / "emls", 80, seed=11)
+    assert "imported 80, duplicates skipped 0, quarantined 0" in _run(folder, "--workers", "2")
+    messages = list(Message.objects.filter(direction="in").order_by("id"))
+    # Written in the files' order, whatever worker parsed them.
+    assert [m.provider_message_id for m in messages] == [
+        f"gen-11-{i}@mail.example" for i in range(80)
+    ]
+    _assert_threaded(messages)
+    assert "imported 0, duplicates skipped 80" in _run(folder, "--workers", "2")
+
+
+def test_a_dead_worker_pool_falls_back_to_parsing_here(support, tmp_path, monkeypatch):
+    folder = write_eml_files(tmp_path / "emls", 40, seed=12)
+    monkeypatch.setattr(importer, "prepare_many", lambda *args: 1 / 0)  # unpicklable task
+    assert "imported 40, duplicates skipped 0" in _run(folder, "--workers", "1")
+    _assert_threaded(list(Message.objects.filter(direction="in")))
+
+
+def test_limit_stops_the_workers(support, tmp_path):
+    folder = write_eml_files(tmp_path / "emls", 60, seed=13)
+    assert "10 messages in" in _run(folder, "--workers", "1", "--limit", "10")
+    assert Message.objects.filter(direction="in").count() == 10
+
+
+def test_the_same_message_id_twice_in_one_batch_is_stored_once(support, tmp_path):
+    (tmp_path / "emls").mkdir()
+    raws = [raw for _, raw in generate_messages(3, seed=14, mailbox=MAILBOX)]
+    copy = raws[0].replace(b"Subject:", b"X-Copy: yes\nSubject:")
+    for index, raw in enumerate([*raws, copy]):
+        (tmp_path / "emls" / f"{index}.eml").write_bytes(raw)
+    assert "imported 3, duplicates skipped 1, quarantined 0" in _run(tmp_path / "emls")
+
+
+def test_a_failing_batch_check_falls_back_to_one_check_per_message(support, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("no batch today")
+
+    monkeypatch.setattr(services, "stored_ids_for", broken)
+    raws = [raw for _, raw in generate_messages(5, seed=15, mailbox=MAILBOX)]
+    items = [MailItem(raw, f"#{i}", i) for i, raw in enumerate([*raws, raws[1]])]
+    statuses = [r.outcome.status for r in importer.MailImporter().run(items)]
+    assert statuses == ["ingested"] * 5 + ["duplicate"]
+
+
+def test_realtime_pushes_reach_agents_through_the_shared_event_loop(support, on_commit):
+    layer = get_channel_layer()
+    channel = "test-email-import-agent"  # a plain channel: received without a buffer
+    async_to_sync(layer.group_add)(realtime.team_group(support.team_id), channel)
+    raws = [raw for _, raw in generate_messages(2, seed=16, mailbox=MAILBOX)]
+
+    def ingest_all():
+        with on_commit():  # the pushes run here, beside the import's event loop
+            return [services.ingest_raw_email(raw, source="test").status for raw in raws]
+
+    assert importer.run_in_event_loop(ingest_all) == ["ingested", "ingested"]
+
+    async def receive_all():  # one loop for all the receives
+        events = []
+        while True:
+            try:
+                event = await asyncio.wait_for(layer.receive(channel), 1)
+            except TimeoutError:
+                return events
+            events.append((event["event"], event["data"]["id"]))
+
+    events = async_to_sync(receive_all)()
+    stored = Message.objects.filter(direction="in")
+    assert {("message.created", m.pk) for m in stored} <= set(events)
+    assert {("conversation.created", m.conversation_id) for m in stored} <= set(events)
+
+
+def _corpus_and_generated() -> list[bytes]:
+    raws = [path.read_bytes() for path in raw_email_files()]
+    return raws + [raw for _, raw in generate_messages(40, seed=17, mailbox=MAILBOX)]
+
+
+@needs_corpora
+def test_cached_header_policy_parses_exactly_like_policy_default():
+    for raw in _corpus_and_generated():
+        try:
+            expected = parse_message(email.message_from_bytes(raw, policy=policy.default))
+        except Exception as exc:  # the same failure either way
+            with pytest.raises(type(exc)):
+                parse_message(email.message_from_bytes(raw, policy=PARSE_POLICY))
+            continue
+        assert parse_message(email.message_from_bytes(raw, policy=PARSE_POLICY)) == expected
+
+
+@needs_corpora
+def test_prepared_emails_survive_the_trip_to_and_from_a_worker():
+    for raw in _corpus_and_generated():
+        prepared = prepare_raw_email(raw, 100_000)
+        assert pickle.loads(pickle.dumps(prepared)) == prepared
