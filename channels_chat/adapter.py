@@ -26,6 +26,7 @@ class ChatAdapter(adapters.ChannelAdapter):
         supports_media=True,
         first_response_ttl=timedelta(minutes=2),
         next_response_ttl=timedelta(minutes=1),
+        delivers_inline=True,  # a push over the channel layer: no need to wait for a worker
     )
 
     def send(self, message: Message) -> adapters.SendResult:

@@ -45,6 +45,10 @@ class Capabilities:
     threads_by_contact: bool = True
     first_response_ttl: timedelta | None = None
     next_response_ttl: timedelta | None = None
+    # Whether ``send`` is a quick local hand-over (a push to an open socket, no remote API): the
+    # process that stored the reply then delivers it right after commit, and the worker only
+    # retries a failed attempt. Remote providers leave it False (their calls may be slow).
+    delivers_inline: bool = False
 
 
 @dataclass(frozen=True)

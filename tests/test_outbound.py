@@ -301,3 +301,56 @@ def test_reply_check_tells_the_rules_before_sending(conversation, flaky, monkeyp
     refused = check_reply(conversation, "x" * 60)
     assert not refused.allowed and refused.code == "too_long"
     assert not Message.objects.filter(direction="out").exists()
+
+
+class InlineAdapter(FlakyAdapter):
+    capabilities = adapters.Capabilities(max_text_length=50, delivers_inline=True)
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    """The delivery tasks handed to the broker, instead of running them."""
+    from hub import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.deliver_message, "delay", lambda *a: calls.append(("delay", a)))
+    monkeypatch.setattr(
+        tasks.deliver_message,
+        "apply_async",
+        lambda args, countdown=None: calls.append(("retry", args, countdown)),
+    )
+    return calls
+
+
+def test_inline_channel_delivers_on_commit_without_a_worker(
+    conversation, monkeypatch, on_commit, queued_tasks
+):
+    adapter = InlineAdapter()
+    monkeypatch.setitem(adapters._registry, "api", adapter)
+    with on_commit():
+        reply = send_reply(conversation, text="Right away")
+        assert adapter.sent == []  # nothing before commit
+    reply.refresh_from_db()
+    assert reply.delivery_status == "sent" and adapter.sent == [(reply.pk, reply.idempotency_key)]
+    assert queued_tasks == []
+
+
+def test_inline_failure_is_recorded_and_left_to_the_worker(
+    conversation, monkeypatch, on_commit, queued_tasks
+):
+    adapter = InlineAdapter(failures=1)
+    monkeypatch.setitem(adapters._registry, "api", adapter)
+    with on_commit():
+        reply = send_reply(conversation, text="Right away")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "queued" and reply.delivery_attempts == 1
+    assert reply.delivery_error == "provider timeout"
+    assert queued_tasks == [("retry", (reply.pk,), 10)]
+
+
+def test_other_channels_go_through_the_worker(conversation, flaky, on_commit, queued_tasks):
+    adapter = flaky()
+    with on_commit():
+        reply = send_reply(conversation, text="Later")
+    assert adapter.sent == [] and queued_tasks == [("delay", (reply.pk,))]
+    assert Message.objects.get(pk=reply.pk).delivery_status == "queued"

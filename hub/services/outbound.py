@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -154,15 +155,30 @@ def send_reply(
     payload = message_payload(message)
     webhooks.emit("message.created", payload)
     realtime.publish(conversation, "message.created", payload)
-    message_id = message.pk
-
-    def enqueue() -> None:
-        from hub.tasks import deliver_message
-
-        deliver_message.delay(message_id)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(partial(_dispatch, message.pk, message.channel))
     return message
+
+
+def _dispatch(message_id: int, channel: str) -> None:
+    """After commit: hand a queued message to the worker, or deliver it here at once when the
+    channel's adapter delivers inline (see ``Capabilities.delivers_inline``)."""
+    from hub.tasks import RetryLater, attempt_delivery, deliver_message
+
+    try:
+        inline = adapters.get_adapter(channel).capabilities.delivers_inline
+    except LookupError:
+        inline = False
+    if inline:
+        try:
+            attempt_delivery(message_id, 0)
+            return
+        except RetryLater as later:
+            # Recorded as a failed attempt; the worker takes the retries from here.
+            deliver_message.apply_async((message_id,), countdown=later.countdown)
+            return
+        except Exception:
+            logger.exception("inline delivery of message %s failed; queued instead", message_id)
+    deliver_message.delay(message_id)
 
 
 def deliver(message_id: int) -> Message:
