@@ -164,6 +164,10 @@ CHANNEL_LAYERS = {
                 {
                     "address": REDIS_URL,
                     "max_connections": int(os.environ.get("HUB_REDIS_MAX_CONNECTIONS", 2000)),
+                    # A consumer waits for its messages with a 5 s blocking pop. redis-py 8 reads
+                    # with a 5 s socket timeout by default, which then kills idle sockets
+                    # (django/channels_redis#422); a longer one still notices a dead server.
+                    "socket_timeout": 15,
                 }
             ],
             "prefix": "hub:ws",

@@ -322,3 +322,20 @@ async def test_presence_is_published_to_agents():
         assert offline["data"]["online"] is False
     finally:
         await agents.disconnect()
+
+
+async def test_an_idle_socket_outlives_the_channel_layers_blocking_read():
+    """channels_redis waits for messages with a 5 s blocking pop; redis-py 8 reads with a 5 s
+    socket timeout by default, which closes idle sockets (settings set it longer)."""
+    import asyncio
+
+    endpoint, _agent, token, _ = await sync_to_async(_setup)()
+    ws = await socket(endpoint)
+    try:
+        ready = await hello(ws, token)
+        assert ready["type"] == "ready"
+        await asyncio.sleep(7)  # idle past one blocking pop
+        await ws.send_json_to({"type": "ping"})
+        assert await _until(ws, lambda frame: frame["type"] == "pong")
+    finally:
+        await ws.disconnect()
