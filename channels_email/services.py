@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
@@ -197,10 +198,9 @@ def _ingest_parsed(
             return EmailOutcome("duplicate")
         if content is None:
             content = email_content(parsed, settings.HUB["MAX_MESSAGE_CHARS"])
-        with transaction.atomic():
-            return _ingest(
-                parsed, content, raw, endpoint, token, source, historical, mailboxes, provider_id
-            )
+        return _ingest(
+            parsed, content, raw, endpoint, token, source, historical, mailboxes, provider_id
+        )
     except (_Quarantine, UnreadableEmail) as exc:
         return keep(exc.code, exc.reason)
     except ServiceError as exc:
@@ -343,8 +343,31 @@ def _ingest(
         meta["empty_body"] = True
     if _setting("KEEP_RAW"):
         meta["raw"] = _store_raw(raw)
+    others = _other_recipients(parsed, mailboxes)
+    hard_bounces = [report for report in parsed.reports if report.is_hard_bounce]
+    # One transaction per message. When the hub's ingest is the only thing that writes (no one
+    # else on To/Cc, nothing skipped, no bounce), its own transaction is that one: a savepoint
+    # inside ours would only cost two more round trips.
+    with transaction.atomic() if (others or skipped or hard_bounces) else nullcontext():
+        return _store(parsed, visible, html, attachments, skipped, meta, endpoint, token,
+                      provider_id, historical, others, hard_bounces)  # fmt: skip
 
-    participants = _resolve_participants(parsed, mailboxes)
+
+def _store(
+    parsed: ParsedEmail,
+    visible: str,
+    html: str,
+    attachments: list[InboundAttachment],
+    skipped: list[dict],
+    meta: dict[str, Any],
+    endpoint: Endpoint,
+    token: str,
+    provider_id: str,
+    historical: bool,
+    others: list[tuple[str, str, str]],
+    hard_bounces: list,
+) -> EmailOutcome:
+    participants = _resolve_participants(others)
     if participants:
         meta["participants"] = participants
     inbound = InboundMessage(
@@ -377,9 +400,8 @@ def _ingest(
             text=f"Attachments not stored: {names}. They are in the original message.",
             metadata={"message_id": message.pk, "attachments": skipped},
         )
-    for report in parsed.reports:
-        if report.is_hard_bounce:
-            _apply_bounce_report(report)
+    for report in hard_bounces:
+        _apply_bounce_report(report)
     return EmailOutcome("ingested", message=message)
 
 
@@ -418,9 +440,8 @@ def _store_raw(raw: bytes) -> dict[str, Any]:
     return {"path": path, "size": len(raw), "sha256": digest}
 
 
-def _resolve_participants(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[dict]:
-    """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
-    already has the address), so a reply-all reaches them and the CRM knows them."""
+def _other_recipients(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[tuple[str, str, str]]:
+    """(role, name, address) of everyone on To and Cc but us and the sender (20 of each)."""
     ours = mailboxes.addresses
     sender = parsed.from_address.lower()
     seen: set[str] = set()
@@ -431,18 +452,27 @@ def _resolve_participants(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[dic
             if base in ours or address.lower() == sender or address.lower() in seen:
                 continue
             seen.add(address.lower())
-            try:
-                identity = resolve_identity(Identity.Kind.EMAIL, address, display_name=name)
-            except InvalidIdentity:
-                continue
-            result.append(
-                {
-                    "role": role,
-                    "address": identity.value,
-                    "identity_id": identity.pk,
-                    "contact_id": identity.contact_id,
-                }
-            )
+            result.append((role, name, address))
+    return result
+
+
+def _resolve_participants(others: list[tuple[str, str, str]]) -> list[dict]:
+    """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
+    already has the address), so a reply-all reaches them and the CRM knows them."""
+    result = []
+    for role, name, address in others:
+        try:
+            identity = resolve_identity(Identity.Kind.EMAIL, address, display_name=name)
+        except InvalidIdentity:
+            continue
+        result.append(
+            {
+                "role": role,
+                "address": identity.value,
+                "identity_id": identity.pk,
+                "contact_id": identity.contact_id,
+            }
+        )
     return result
 
 

@@ -8,6 +8,7 @@ import email
 import io
 import pickle
 from email import policy
+from email.message import EmailMessage
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -19,6 +20,7 @@ from channels_email.generator import generate_messages, write_eml_files
 from channels_email.mailsource import MailItem
 from channels_email.parsing import PARSE_POLICY, parse_message
 from channels_email.prepare import prepare_raw_email
+from crm.models import Contact, Identity
 from hub.models import Conversation, Message
 from hub.services import realtime
 from tests.email_corpus import needs_corpora, raw_email_files
@@ -142,3 +144,29 @@ def test_prepared_emails_survive_the_trip_to_and_from_a_worker():
     for raw in _corpus_and_generated():
         prepared = prepare_raw_email(raw, 100_000)
         assert pickle.loads(pickle.dumps(prepared)) == prepared
+
+
+def _mail(**headers) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Lucia Bianchi <lucia@example.it>"
+    message["To"] = MAILBOX
+    message["Subject"] = "Ordine 42"
+    message["Message-ID"] = "<atomic@example.it>"
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content("Ciao, dov'è il mio ordine?")
+    return bytes(message)
+
+
+@pytest.mark.parametrize("cc", ["", "Marco <marco@example.it>"], ids=["alone", "with-cc"])
+def test_a_message_failing_after_its_rows_leaves_none_of_them(support, monkeypatch, cc):
+    from hub.services import ingestion
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("webhook outbox down")
+
+    monkeypatch.setattr(ingestion.webhooks, "emit", fail)  # after the message's INSERT
+    outcome = services.ingest_raw_email(_mail(**({"Cc": cc} if cc else {})), source="test")
+    assert outcome.status == "quarantined" and outcome.quarantine.reason_code == "error"
+    assert not Message.objects.exists() and not Conversation.objects.exists()
+    assert not Identity.objects.exists() and not Contact.objects.exists()
