@@ -20,11 +20,12 @@ class RetryLater(Exception):
         self.cause = cause
 
 
-def attempt_delivery(message_id: int, attempt: int) -> str:
+def attempt_delivery(message_id: int, attempt: int, *, loaded=None) -> str:
     """One delivery attempt (``attempt`` counts from 0). Returns the message's delivery status,
-    or raises ``RetryLater`` with the backoff before the next attempt."""
+    or raises ``RetryLater`` with the backoff before the next attempt. ``loaded``: see
+    ``outbound.deliver``."""
     try:
-        return outbound.deliver(message_id).delivery_status
+        return outbound.deliver(message_id, loaded=loaded).delivery_status
     except adapters.DeliveryError as exc:
         permanent, reason, cause = exc.permanent, exc.reason, exc
     except Exception as exc:

@@ -354,3 +354,18 @@ def test_other_channels_go_through_the_worker(conversation, flaky, on_commit, qu
         reply = send_reply(conversation, text="Later")
     assert adapter.sent == [] and queued_tasks == [("delay", (reply.pk,))]
     assert Message.objects.get(pk=reply.pk).delivery_status == "queued"
+
+
+def test_delivering_a_preloaded_message_rechecks_its_status_under_the_lock(
+    conversation, monkeypatch
+):
+    adapter = InlineAdapter()
+    monkeypatch.setitem(adapters._registry, "api", adapter)
+    reply = send_reply(conversation, text="Once")  # not committed: no dispatch ran
+    Message.objects.filter(pk=reply.pk).update(delivery_status="sent")  # a worker was first
+    assert deliver(reply.pk, loaded=reply).delivery_status == "sent"
+    assert adapter.sent == []
+    Message.objects.filter(pk=reply.pk).update(delivery_status="queued")
+    reply.refresh_from_db()
+    assert deliver(reply.pk, loaded=reply).delivery_status == "sent"
+    assert adapter.sent == [(reply.pk, reply.idempotency_key)]

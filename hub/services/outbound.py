@@ -152,25 +152,27 @@ def send_reply(
         clock.stop(conversation, now, by=author)
     conversation.save()
 
+    # Registered before the agents' pushes: after commit the person's delivery goes first.
+    transaction.on_commit(partial(_dispatch, message))
     payload = message_payload(message)
     webhooks.emit("message.created", payload)
     realtime.publish(conversation, "message.created", payload)
-    transaction.on_commit(partial(_dispatch, message.pk, message.channel))
     return message
 
 
-def _dispatch(message_id: int, channel: str) -> None:
+def _dispatch(message: Message) -> None:
     """After commit: hand a queued message to the worker, or deliver it here at once when the
     channel's adapter delivers inline (see ``Capabilities.delivers_inline``)."""
     from hub.tasks import RetryLater, attempt_delivery, deliver_message
 
+    message_id = message.pk
     try:
-        inline = adapters.get_adapter(channel).capabilities.delivers_inline
+        inline = adapters.get_adapter(message.channel).capabilities.delivers_inline
     except LookupError:
         inline = False
     if inline:
         try:
-            attempt_delivery(message_id, 0)
+            attempt_delivery(message_id, 0, loaded=message)
             return
         except RetryLater as later:
             # Recorded as a failed attempt; the worker takes the retries from here.
@@ -181,18 +183,33 @@ def _dispatch(message_id: int, channel: str) -> None:
     deliver_message.delay(message_id)
 
 
-def deliver(message_id: int) -> Message:
+def deliver(message_id: int, *, loaded: Message | None = None) -> Message:
     """Send one queued message through its channel adapter. Idempotent: a message that is no
     longer queued is left alone, and the row lock keeps two workers from sending it twice.
+
+    ``loaded``: the message as its sender just stored it (with conversation, endpoint and
+    recipient), so only its row lock and status are read again.
 
     Raises ``adapters.DeliveryError`` when the adapter fails (the caller retries or gives up).
     """
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("conversation", "endpoint", "recipient_identity")
-            .get(pk=message_id)
-        )
+        if loaded is not None:
+            status = (
+                Message.objects.select_for_update(of=("self",))
+                .filter(pk=message_id)
+                .values_list("delivery_status", flat=True)
+                .first()
+            )
+            if status != Message.DeliveryStatus.QUEUED:
+                loaded.refresh_from_db()
+                return loaded
+            message = loaded
+        else:
+            message = (
+                Message.objects.select_for_update(of=("self",))
+                .select_related("conversation", "endpoint", "recipient_identity")
+                .get(pk=message_id)
+            )
         if message.delivery_status != Message.DeliveryStatus.QUEUED:
             return message
         result = adapters.get_adapter(message.channel).send(message)
@@ -204,7 +221,16 @@ def deliver(message_id: int) -> Message:
         message.delivery_attempts += 1
         message.delivery_error = ""
         message.next_attempt_at = None
-        message.save()
+        message.save(
+            update_fields=[
+                "delivery_status",
+                "provider_message_id",
+                "delivery_attempts",
+                "delivery_error",
+                "next_attempt_at",
+                "updated_at",
+            ]
+        )
         realtime.publish(message.conversation, "message.updated", message_payload(message))
         return message
 
