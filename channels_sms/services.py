@@ -164,6 +164,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
         logger.info("Twilio message %s has no text and no media: not stored", parsed.message_sid)
         return None
     kind = Identity.Kind.WHATSAPP if endpoint.channel == Channel.WHATSAPP else Identity.Kind.PHONE
+    action = keyword_action(parsed.text)
     inbound = InboundMessage(
         endpoint=endpoint,
         sender_kind=kind,
@@ -174,6 +175,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
         references=parsed.references,
         pending_attachments=len(parsed.media),
         metadata=parsed.metadata,
+        awaits_reply=action is None,  # STOP / START ask nothing of an agent
     )
     with transaction.atomic():
         try:
@@ -186,8 +188,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
             outcome = ingest_with_outcome(inbound)
         except ServiceError as exc:
             raise InvalidWebhook(exc.message, code=exc.code, field=exc.field) from exc
-        action = keyword_action(parsed.text) if outcome.created else None
-        if action is not None:
+        if action is not None and outcome.created:
             apply_opt_keyword(outcome.message, *action)
         if parsed.media:
             # Queued again on a provider retry too: the task skips what is already stored.

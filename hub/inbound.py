@@ -46,6 +46,14 @@ class InboundMessage:
     # Imported history (e.g. ``import_mail`` of an old mailbox): stored in its place on the
     # timeline, but it neither reopens a conversation nor starts the TTL clock.
     is_historical: bool = False
+    # False for a message that asks nothing of an agent (an SMS opt-out keyword such as STOP):
+    # stored and shown, but it neither reopens a conversation nor starts the TTL clock.
+    awaits_reply: bool = True
     pending_attachments: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | str | None = None
+
+    @property
+    def wants_answer(self) -> bool:
+        """Whether the person now waits for a reply: what reopens and starts the clock."""
+        return self.awaits_reply and not (self.is_auto_reply or self.is_historical)

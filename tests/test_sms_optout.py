@@ -105,3 +105,23 @@ def test_whatsapp_stop_opts_out_the_whatsapp_identity(client, whatsapp):
     identity = Identity.objects.get(kind="whatsapp")
     assert identity.opted_out_at is not None
     assert "opted out of WhatsApp messages" in events("opted_out").get().text
+
+
+def test_keywords_neither_start_the_reply_clock_nor_reopen(client, sms):
+    from hub.models import Conversation
+    from hub.services import resolve
+
+    first = sms_from_person(client, "Ciao", 1)
+    conversation = Conversation.objects.get(pk=first.conversation_id)
+    assert conversation.waiting_since is not None  # a real message waits for an answer
+    send_reply(conversation, text="Eccoci")
+    conversation.refresh_from_db()
+    assert conversation.waiting_since is None
+    sms_from_person(client, "STOP", 2)
+    conversation.refresh_from_db()
+    assert conversation.waiting_since is None and conversation.due_at is None
+    resolve(conversation)
+    sms_from_person(client, "START", 3)
+    conversation.refresh_from_db()
+    assert conversation.status == "resolved"  # nothing to answer: no reopening
+    assert Message.objects.filter(provider_message_id=f"SM{3:032d}").exists()

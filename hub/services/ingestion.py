@@ -151,7 +151,7 @@ def _open_conversation(inbound: InboundMessage, contact: Contact, occurred_at, n
         last_activity_at=occurred_at,
         created_at=now,
     )
-    if not (inbound.is_auto_reply or inbound.is_historical):
+    if inbound.wants_answer:
         conversation.last_inbound_at = occurred_at
         policy = policy_for(conversation)
         if policy.ttl(SlaRecord.Kind.FIRST_RESPONSE) is None and not policy.resolution:
@@ -188,7 +188,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     if (
         conversation is not None
         and conversation.status == Conversation.Status.RESOLVED
-        and not (inbound.is_auto_reply or inbound.is_historical)
+        and inbound.wants_answer
     ):
         window = settings.HUB["REOPEN_WINDOW"]
         if conversation.resolved_at and conversation.resolved_at >= now - window:
@@ -228,7 +228,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     changes: dict = {}
     if not created or conversation.waiting_since is None:
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
-        if not (inbound.is_auto_reply or inbound.is_historical):
+        if inbound.wants_answer:
             conversation.last_inbound_at = max(
                 conversation.last_inbound_at or occurred_at, occurred_at
             )
