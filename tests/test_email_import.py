@@ -17,7 +17,7 @@ from django.core.management import call_command
 
 from channels_email import importer, services
 from channels_email.generator import generate_messages, write_eml_files
-from channels_email.mailsource import MailItem
+from channels_email.mailsource import MailItem, MailSource
 from channels_email.parsing import PARSE_POLICY, parse_message
 from channels_email.prepare import prepare_raw_email
 from crm.models import Contact, Identity
@@ -170,3 +170,13 @@ def test_a_message_failing_after_its_rows_leaves_none_of_them(support, monkeypat
     assert outcome.status == "quarantined" and outcome.quarantine.reason_code == "error"
     assert not Message.objects.exists() and not Conversation.objects.exists()
     assert not Identity.objects.exists() and not Contact.objects.exists()
+
+
+def test_a_folder_is_read_in_path_order_and_listed_as_short_strings(tmp_path):
+    for name in ["b.eml", "a/z.eml", "a.b/c.eml", "a/b/c.eml", "a/notes.txt", "A.eml", ".x.eml"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    source = MailSource(tmp_path)
+    expected = sorted(p for p in tmp_path.rglob("*.eml") if p.is_file())
+    assert [item.label for item in source] == [str(p) for p in expected]
+    assert all(isinstance(name, str) for name in source.files)
