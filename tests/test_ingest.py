@@ -322,3 +322,15 @@ def test_imported_history_neither_reopens_nor_starts_the_clock(endpoint_for):
     conversation = Conversation.objects.get(pk=first.conversation_id)
     assert again.conversation_id == conversation.pk and conversation.status == "resolved"
     assert not again.is_auto_reply
+
+
+@pytest.mark.parametrize("flag", ["is_historical", "is_auto_reply"])
+def test_a_conversation_opened_by_a_message_nobody_answers_is_written_once(api_endpoint, flag):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        message = ingest(inbound(api_endpoint, "old-1", **{flag: True}))
+    writes = [q["sql"] for q in queries if "hub_conversation" in q["sql"].split(" WHERE")[0]]
+    assert [sql.split()[0] for sql in writes if not sql.startswith("SELECT")] == ["INSERT"]
+    assert message.conversation.waiting_since is None

@@ -226,7 +226,9 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
 
     changes: dict = {}
-    if not created or conversation.waiting_since is None:
+    # A conversation opened just now is already complete, unless its timed clock starts here
+    # (the SLA record needs the conversation's row first).
+    if not created or (inbound.wants_answer and conversation.waiting_since is None):
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
         if inbound.wants_answer:
             conversation.last_inbound_at = max(
