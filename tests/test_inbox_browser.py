@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -131,8 +132,19 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def _flush_realtime() -> None:
-    """Pushes are sent on commit, synchronously: nothing is left to wait for."""
+def _arrives(message):
+    """Ingest ``message`` as a channel webhook would, in a thread of its own: this thread runs
+    Playwright's event loop, where the synchronous realtime push after commit cannot run (the
+    agent's page would then only see the message after a reconnect)."""
+
+    def run():
+        try:
+            return ingest(message)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def test_agent_replies_and_sees_messages_arrive_live(server, page):
@@ -197,22 +209,21 @@ def test_agent_replies_and_sees_messages_arrive_live(server, page):
     assert conversation.channel == "sms"
 
     # the contact answers by SMS (ingested here): it appears live, without a reload
-    ingest(inbound(sms, "+393331234567", text="Great, thanks!", provider_message_id="sms-1"))
-    _flush_realtime()
+    _arrives(inbound(sms, "+393331234567", text="Great, thanks!", provider_message_id="sms-1"))
     page.wait_for_selector("#timeline >> text=Great, thanks!")
     assert page.evaluate("window.__notReloaded") is True
     _shot(page, "04-sms-arrived-live")
 
     # a new conversation from someone else appears in the inbox live
-    new = ingest(inbound(chat, "visitor-42", text="Do you ship to Switzerland?")).conversation
-    _flush_realtime()
+    new = _arrives(inbound(chat, "visitor-42", text="Do you ship to Switzerland?")).conversation
     page.wait_for_selector(f"#row-{new.pk} >> text=Do you ship to Switzerland?")
 
     # the socket drops; what arrives meanwhile shows up after the reconnect
     page.evaluate("window.inboxUI.socket().close()")
     page.wait_for_selector("#live[data-state=offline]")
-    ingest(inbound(sms, "+393331234567", text="Are you still there?", provider_message_id="sms-2"))
-    _flush_realtime()
+    _arrives(
+        inbound(sms, "+393331234567", text="Are you still there?", provider_message_id="sms-2")
+    )
     page.wait_for_selector("#live[data-state=live]")
     page.wait_for_selector("#timeline >> text=Are you still there?")
     assert page.evaluate("window.__notReloaded") is True
