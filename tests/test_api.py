@@ -232,6 +232,7 @@ def test_token_of_an_inactive_user_is_refused(agent):
 
 
 def test_token_authentication_returns_the_user_and_its_token(agent):
+    from rest_framework.exceptions import AuthenticationFailed
     from rest_framework.test import APIRequestFactory
 
     from hub.api.authentication import TokenAuthentication
@@ -243,7 +244,7 @@ def test_token_authentication_returns_the_user_and_its_token(agent):
     assert auth == token and auth.user_id == agent.pk and auth.created == token.created
     deleted = Token.objects.get(pk=token.pk)
     deleted.delete()
-    with pytest.raises(Exception, match="Invalid token"):
+    with pytest.raises(AuthenticationFailed, match="Invalid token"):
         TokenAuthentication().authenticate(request)
 
 

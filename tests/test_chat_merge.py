@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from crm.models import Contact, ContactMerge, Identity, PageView
@@ -20,6 +20,7 @@ from tests.factories import (
     TeamFactory,
     inbound,
 )
+from tests.markers import postgresql_only
 
 
 @pytest.mark.django_db
@@ -88,9 +89,8 @@ def test_merge_refuses_itself_and_a_contact_already_gone():
 
 
 @pytest.mark.django_db(transaction=True)
+@postgresql_only
 def test_concurrent_opposite_merges_do_not_deadlock_or_half_merge():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency races need PostgreSQL (set DATABASE_URL; .ci/run does)")
     a, b = ContactFactory(), ContactFactory()
     IdentityFactory(contact=a, kind="email", value="a@example.com")
     IdentityFactory(contact=b, kind="email", value="b@example.com")

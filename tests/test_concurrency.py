@@ -10,20 +10,18 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from crm.models import Contact, Identity
 from crm.services import resolve_identity
 from hub.models import Conversation, Message
 from hub.services import ingest_with_outcome
 from tests.factories import EndpointFactory, TeamFactory, inbound
+from tests.markers import postgresql_only
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="concurrency races need PostgreSQL (set DATABASE_URL; .ci/run does)",
-    ),
+    postgresql_only,
 ]
 
 

@@ -18,6 +18,7 @@ from hub.services import ingest, mark_pending, send_reply, snooze
 from hub.services import sla as sla_service
 from hub.services.policies import policy_for
 from tests.factories import EndpointFactory, TeamFactory, UserFactory, inbound
+from tests.markers import postgresql_only
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday
@@ -293,10 +294,7 @@ def test_sweep_reads_only_what_is_due(sms):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="SKIP LOCKED concurrency needs PostgreSQL (.ci/run provides it)",
-)
+@postgresql_only
 def test_concurrent_sweeps_act_once_per_conversation():
     team = TeamFactory()
     endpoint = EndpointFactory(team=team, channel="sms", address="+390200000000")

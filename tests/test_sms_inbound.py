@@ -8,11 +8,11 @@ import copy
 
 import pytest
 import responses
-from django.db import connection
 
 from channels_sms import services
 from crm.models import Contact, Identity
 from hub.models import Attachment, Conversation, Message
+from tests.markers import postgresql_only
 from tests.sms_fixtures import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -477,10 +477,7 @@ def test_media_transient_failure_is_retried_then_recorded(sms, http_mock, client
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="concurrency races need PostgreSQL (set DATABASE_URL; .ci/run does)",
-)
+@postgresql_only
 def test_first_sms_and_whatsapp_messages_together_make_one_contact(endpoint_for):
     from tests.test_concurrency import run_concurrently
 

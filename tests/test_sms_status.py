@@ -9,12 +9,13 @@ import time
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub.models import Message
 from tests.factories import ConversationFactory, MessageFactory
+from tests.markers import postgresql_only
 from tests.sms_fixtures import STATUS_PATH, corpus, signed_post, sms_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -186,10 +187,7 @@ def test_callback_names_a_message_whose_send_timed_out(client, sms):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="row-lock races need PostgreSQL (set DATABASE_URL; .ci/run does)",
-)
+@postgresql_only
 def test_a_callback_during_the_send_waits_for_it_and_is_not_lost(endpoint_for):
     """Twilio can call back before the worker that sent the message has committed its sid. The
     callback names the message by its key, so it waits for the send's row lock instead of
