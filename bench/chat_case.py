@@ -1,9 +1,10 @@
 """The live chat case of ``python -m bench``: many visitor sockets on one web process, and the
 time from an agent's reply (REST API call) to the frame on the visitor's socket.
 
-The server runs as in production (uvicorn, Redis channel layer) and a real Celery worker
-delivers the replies (the chat adapter pushes them to the visitor's group), so the measured path
-is the product's: API -> outbox row -> worker -> channel layer -> visitor socket.
+The server runs as in production (uvicorn, Redis channel layer, a real Celery worker beside it).
+The chat adapter delivers inline: the web process pushes a reply to the visitor's group right
+after commit (the worker only retries failures), so the measured path is the product's:
+API -> outbox row -> channel layer -> visitor socket.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def report(summary: dict, log) -> None:
     chat = summary.get("chat")
     if not chat:
         return
-    log("Live chat (one web process, real worker; agent reply via API -> visitor socket):")
+    log("Live chat (one web process, worker running; agent reply via API -> visitor socket):")
     log(
         h.format_table(
             ["sockets", "still open", "replies", "p50 ms", "p99 ms", "API p50 ms", "target"],
