@@ -104,6 +104,8 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with timestamps read in C (config/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
         # Under ASGI every request runs in a fresh thread, so persistent per-thread connections
         # pile up until the server refuses clients. A per-process psycopg pool instead
         # (CONN_MAX_AGE must be 0 with it); HUB_DB_POOL_MAX=0 turns it off.
