@@ -174,7 +174,8 @@ def test_warning_once_then_breach_with_escalation_to_the_team_lead(sms, team):
     assert warning.text == f"Reply due by {due}" and warning.channel == "sms"
     assert warning.metadata == {"due_at": due, "assignee_id": None}
     assert warning.occurred_at == warning.created_at == T0 + timedelta(minutes=46)
-    assert warning.direction == "" and warning.idempotency_key is not None
+    assert warning.kind == "event" and warning.direction == ""
+    assert warning.idempotency_key is not None
     assert warning.sender_identity_id is None and warning.author_id is None
     result = sweep_at(T0 + timedelta(hours=1, seconds=5))
     assert result.breaches == 1

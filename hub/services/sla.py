@@ -26,7 +26,7 @@ from django.template import Context, Template
 from django.utils import formats, timezone, translation
 
 from hub.adapters import OutboundRefused
-from hub.models import Conversation, Message, MessageTemplate, SlaRecord, Team, TtlPolicy
+from hub.models import Conversation, MessageTemplate, SlaRecord, Team, TtlPolicy
 from hub.payloads import conversation_payload
 from hub.services import clock, realtime
 from hub.services.conversations import conversation_changed, wake_up
@@ -137,19 +137,16 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
         conversation.warned_at = now
         conversation.next_check_at = conversation.derive_next_check()
         conversation.updated_at = now
+        due = conversation.due_at.isoformat()
         events.append(
-            Message(
-                conversation=conversation,
-                kind=Message.Kind.EVENT,
-                channel=conversation.channel,
-                event_type="sla_warning",
-                text=f"Reply due by {conversation.due_at.isoformat()}",
-                metadata={
-                    "due_at": conversation.due_at.isoformat(),
-                    "assignee_id": conversation.assignee_id,
-                },
-                occurred_at=now,
-            )
+            {
+                "conversation_id": conversation.pk,
+                "channel": conversation.channel,
+                "event_type": "sla_warning",
+                "text": f"Reply due by {due}",
+                "metadata": {"due_at": due, "assignee_id": conversation.assignee_id},
+                "occurred_at": now,
+            }
         )
     # One UPDATE for the batch. After a warning the next check is the expiry (or the resolution
     # deadline, whichever comes first; _only_a_warning guarantees both are in the future).
