@@ -150,7 +150,7 @@ EMBEDDED_REDIS = not os.environ.get("REDIS_URL")
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.SharedPoolRedisCache",  # one pool per process
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "hub",
     }
