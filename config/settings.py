@@ -158,7 +158,7 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "config.channel_layer.HubRedisChannelLayer",
         "CONFIG": {
             # A pool per process big enough for one Redis call per open socket at once (e.g.
             # a thousand visitors leaving together); redis-py's default is far lower.
