@@ -422,3 +422,18 @@ def test_business_hours_through_the_api(team, agent):
         format="json",
     )
     assert bad.status_code == 400 and "weekly" in bad.json()
+
+
+@postgresql_only
+def test_only_a_batch_of_plain_warnings_commits_without_waiting_for_the_wal_flush(sms):
+    """A lost warning is redone by the next sweep; a lost handoff or breach could repeat a
+    message to a person, so those batches commit durably."""
+    conversation = ingest(inbound(sms, "+393471234567", received_at=T0)).conversation
+    with CaptureQueriesContext(connection) as warning_sweep:
+        assert sweep_at(T0 + timedelta(minutes=46)).warnings == 1
+    with CaptureQueriesContext(connection) as breach_sweep:
+        assert sweep_at(T0 + timedelta(hours=1, seconds=5)).breaches == 1
+    asynchronous = "SET LOCAL synchronous_commit = off"
+    assert [q["sql"] for q in warning_sweep.captured_queries].count(asynchronous) == 1
+    assert asynchronous not in [q["sql"] for q in breach_sweep.captured_queries]
+    assert events(conversation, "sla_warning").count() == 1
