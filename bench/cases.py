@@ -288,7 +288,13 @@ def _lag_with_worker(env: dict, count: int, log: Log) -> dict:
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     proc_env = {**env, "HUB_CELERY_QUEUE": queue, "HUB_SLA_SWEEP_SECONDS": "1"}
     celery = [sys.executable, "-m", "celery", "-A", "config"]
-    with tempfile.TemporaryDirectory() as tmp:
+    from django.conf import settings
+
+    log_dir = Path(settings.VAR_DIR) / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker_log = (log_dir / "sla-worker.log").open("ab")
+    beat_log = (log_dir / "sla-beat.log").open("ab")
+    with tempfile.TemporaryDirectory() as tmp, worker_log, beat_log:
         procs = [
             subprocess.Popen(
                 [
@@ -303,8 +309,8 @@ def _lag_with_worker(env: dict, count: int, log: Log) -> dict:
                 ],
                 cwd=ROOT,
                 env=proc_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
             ),
             subprocess.Popen(
                 [
@@ -316,8 +322,8 @@ def _lag_with_worker(env: dict, count: int, log: Log) -> dict:
                 ],
                 cwd=ROOT,
                 env=proc_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=beat_log,
+                stderr=subprocess.STDOUT,
             ),
         ]
         try:
