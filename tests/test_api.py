@@ -461,6 +461,22 @@ def test_bad_filter_values_are_400_with_the_field(api, inbox, params, field):
     assert field in response.json()
 
 
+def test_list_filters_do_not_apply_to_one_conversations_routes(api, inbox):
+    """A list filter in the query string of a detail or action route is not a lookup: the
+    conversation is found by its id (and the agent's teams) alone."""
+    open_mine = inbox["open_mine"]
+    url = f"{CONVERSATIONS}{open_mine.pk}/"
+    response = api.get(url, {"status": "resolved", "channel": "sms"})
+    assert response.status_code == 200 and response.json()["id"] == open_mine.pk
+    timeline = api.get(f"{url}timeline/", {"status": "resolved"})
+    assert timeline.status_code == 200
+    # Bad filter values are no error there either; the list still refuses them.
+    assert api.get(url, {"status": "sleeping"}).status_code == 200
+    assert api.get(CONVERSATIONS, {"status": "sleeping"}).status_code == 400
+    # Visibility still holds: another team's conversation is a 404 whatever the query.
+    assert api.get(f"{CONVERSATIONS}{inbox['hidden'].pk}/").status_code == 404
+
+
 def test_bad_cursor_is_a_4xx(api, inbox):
     assert api.get(CONVERSATIONS, {"cursor": "garbage"}).status_code == 404
 

@@ -108,6 +108,14 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             return Conversation.objects.none()
         return selectors.conversation_rows(self.request.user)
 
+    def filter_queryset(self, queryset):
+        # The list's filters (status, channel, ...) select conversations to list; on one
+        # conversation's routes (detail, reply, assign...) they would only build a filter form
+        # per request and turn a valid id into a 404.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     @extend_schema(responses=s.MessageSerializer(many=True), parameters=[TIMELINE_KIND])
     @action(detail=True, methods=["get"], pagination_class=TimelineCursorPagination)
     def timeline(self, request, pk=None):

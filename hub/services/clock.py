@@ -89,7 +89,7 @@ def stop(conversation: Conversation, at: datetime, *, by=None, reason: str = "re
         record.stopped_at = at
         record.waited = elapsed(record.started_at, at, policy.schedule)
         record.agent = by or conversation.assignee
-        record.save()
+        record.save(update_fields=["stopped_at", "waited", "agent"])
         record_event(
             conversation,
             "sla_stopped",

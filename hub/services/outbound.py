@@ -119,7 +119,7 @@ def send_reply(
     """
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("endpoint", "contact")
+        .select_related("endpoint", "contact", "sla_record")  # the clock stop reads the record
         .get(pk=conversation.pk)
     )
     html = sanitize_html(html)
