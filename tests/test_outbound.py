@@ -369,3 +369,46 @@ def test_delivering_a_preloaded_message_rechecks_its_status_under_the_lock(
     reply.refresh_from_db()
     assert deliver(reply.pk, loaded=reply).delivery_status == "sent"
     assert adapter.sent == [(reply.pk, reply.idempotency_key)]
+
+
+def test_a_reply_goes_to_whoever_last_wrote_on_the_endpoint_however_far_back(api_endpoint):
+    """The recipient is looked up along the conversation's latest inbound messages; one that
+    came through the endpoint before 50 others came through another is still found."""
+    from crm.services import add_identity
+    from hub.services.outbound import _RECENT_INBOUND, recipient_identity
+    from tests.factories import EndpointFactory
+
+    first = ingest(inbound(api_endpoint, "cust-a", text="Prima domanda"))
+    conversation, writer_a = first.conversation, first.sender_identity
+    other = EndpointFactory(team=api_endpoint.team, address="other-source")
+    writer_b = add_identity(conversation.contact, "api", "cust-b")
+    now = timezone.now()
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.MESSAGE,
+            channel="api",
+            endpoint=other,
+            sender_identity=writer_b,
+            text=f"Altro messaggio {n}",
+            occurred_at=now + timedelta(seconds=n),
+        )
+        for n in range(_RECENT_INBOUND)
+    )
+    assert recipient_identity(conversation, api_endpoint) == writer_a
+    assert recipient_identity(conversation, other) == writer_b
+
+    # The newest writer on the endpoint wins.
+    writer_c = add_identity(conversation.contact, "api", "cust-c")
+    Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.MESSAGE,
+        channel="api",
+        endpoint=api_endpoint,
+        sender_identity=writer_c,
+        text="Sono sempre io",
+        occurred_at=now + timedelta(minutes=5),
+    )
+    assert recipient_identity(conversation, api_endpoint) == writer_c

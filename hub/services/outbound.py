@@ -41,25 +41,42 @@ _STATUS_RANK = {
 def recipient_identity(conversation: Conversation, endpoint: Endpoint) -> Identity | None:
     """Who a reply on ``endpoint`` goes to: the identity that last wrote to us there, else the
     contact's identity of a kind the channel reaches."""
-    last = (
-        Message.objects.filter(
-            conversation=conversation,
-            endpoint=endpoint,
-            direction=Message.Direction.INBOUND,
-            sender_identity__isnull=False,
-        )
-        .select_related("sender_identity")
-        .order_by("-occurred_at", "-id")
-        .first()
-    )
-    if last is not None and last.sender_identity.contact_id == conversation.contact_id:
-        return last.sender_identity
+    last = _last_sender_on(conversation, endpoint)
+    if last is not None and last.contact_id == conversation.contact_id:
+        return last
     kinds = IDENTITY_KINDS_FOR_CHANNEL.get(endpoint.channel, ())
     identities = {i.kind: i for i in conversation.contact.identities.filter(kind__in=kinds)}
     for kind in kinds:
         if kind in identities:
             return identities[kind]
     return None
+
+
+# How many of a conversation's latest inbound messages are looked at for the endpoint's sender.
+_RECENT_INBOUND = 50
+
+
+def _last_sender_on(conversation: Conversation, endpoint: Endpoint) -> Identity | None:
+    """Who last wrote to us in ``conversation`` on ``endpoint``.
+
+    Read along the conversation's timeline index, newest first, filtering the endpoint here: a
+    filter on ``endpoint_id`` in SQL lets PostgreSQL pick the endpoint index instead, and when
+    its statistics predate the endpoint's traffic (a new widget or number: the next automatic
+    ANALYZE of a large message table is a million writes away) it walks every message of the
+    endpoint, 13 ms at 14,000 of them, on each reply. Only when none of the latest inbound
+    messages came through the endpoint does the query filter by it.
+    """
+    inbound = Message.objects.filter(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        sender_identity__isnull=False,
+    ).order_by("-occurred_at", "-id")
+    recent = list(inbound.values_list("endpoint_id", "sender_identity_id")[:_RECENT_INBOUND])
+    found = next((sender for ep, sender in recent if ep == endpoint.pk), None)
+    if found is None and len(recent) == _RECENT_INBOUND:
+        found = inbound.filter(endpoint=endpoint).values_list("sender_identity_id", flat=True)
+        found = found.first()
+    return Identity.objects.filter(pk=found).first() if found is not None else None
 
 
 def _checked_recipient(conversation: Conversation, text: str) -> Identity:
