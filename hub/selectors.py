@@ -23,9 +23,12 @@ def visible_conversations(user) -> QuerySet[Conversation]:
     if not user.is_superuser:
         # The team ids as literals, not a subquery: PostgreSQL then plans the ordered list
         # (newest first, LIMIT 50) on the activity index instead of sorting every team row.
-        team_ids = list(Team.objects.filter(members=user).values_list("pk", flat=True))
-        qs = qs.filter(team_id__in=team_ids)
+        qs = qs.filter(team_id__in=team_ids_of(user))
     return qs
+
+
+def team_ids_of(user) -> list[int]:
+    return list(Team.objects.filter(members=user).values_list("pk", flat=True))
 
 
 def conversation_list(user) -> QuerySet[Conversation]:

@@ -503,6 +503,70 @@ def test_conversation_list_cursor_pagination_walks_every_row_once(api, api_endpo
     assert pages == 3
 
 
+def _walk_back(client, params: dict) -> list[int]:
+    """From the last page back to the first through the ``previous`` links."""
+    response = client.get(CONVERSATIONS, params)
+    while response.json()["next"]:
+        response = client.get(response.json()["next"])
+    seen: list[int] = []
+    while True:
+        seen = ids(response) + seen
+        if not response.json()["previous"]:
+            return seen
+        response = client.get(response.json()["previous"])
+
+
+def test_an_agent_of_several_teams_pages_through_their_teams_merged(
+    agent, team, monkeypatch
+):
+    """Read one team at a time and merged (``PerTeamMerge``): the same pages as one query over
+    all the agent's teams gives, forward and back, with ties at page edges and filters; other
+    teams' newer conversations left out."""
+    from hub.api.views import ConversationViewSet
+
+    second = TeamFactory(name="Second team")
+    second.members.add(agent)
+    elsewhere = TeamFactory(name="Not the agent's")
+    endpoints = [
+        EndpointFactory(team=team, address="first-team"),
+        EndpointFactory(team=second, address="second-team"),
+        EndpointFactory(team=elsewhere, address="elsewhere"),
+    ]
+    base = timezone.now() - timedelta(hours=1)
+    rows = []
+    for i in range(30):
+        endpoint = endpoints[i % 3]
+        rows.append(
+            ConversationFactory(
+                endpoint=endpoint,
+                team=endpoint.team,
+                status="open" if i % 4 else "pending",
+                last_activity_at=base + timedelta(seconds=i // 4),  # ties across teams
+            )
+        )
+    for _ in range(10):  # the newest activity is all in another team
+        ConversationFactory(endpoint=endpoints[2], team=elsewhere)
+    visible = [c for c in rows if c.team_id in (team.pk, second.pk)]
+    expected = [
+        c.pk for c in sorted(visible, key=lambda c: (c.last_activity_at, c.pk), reverse=True)
+    ]
+    api = client_for(agent)
+
+    def pages() -> tuple:
+        return (
+            walk(api, CONVERSATIONS, {"page_size": 3}),
+            _walk_back(api, {"page_size": 3}),
+            walk(api, CONVERSATIONS, {"page_size": 4, "status": "open"})[0],
+        )
+
+    merged = pages()
+    forward, _, only_open = merged
+    assert forward == (expected, 7)
+    assert only_open == [c for c in expected if Conversation.objects.get(pk=c).status == "open"]
+    monkeypatch.setattr(ConversationViewSet, "MERGED_TEAMS_MAX", 0)  # one query, as before
+    assert pages() == merged
+
+
 def test_conversation_cursor_is_stable_under_new_activity(api, api_endpoint):
     base = timezone.now() - timedelta(hours=1)
     for i in range(6):

@@ -17,7 +17,11 @@ from crm import services as crm_services
 from crm.models import Contact
 from hub import selectors, services
 from hub.api import serializers as s
-from hub.api.pagination import ConversationCursorPagination, TimelineCursorPagination
+from hub.api.pagination import (
+    ConversationCursorPagination,
+    PerTeamMerge,
+    TimelineCursorPagination,
+)
 from hub.inbound import InboundMessage
 from hub.models import (
     Attachment,
@@ -107,6 +111,17 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Conversation.objects.none()
         return selectors.conversation_rows(self.request.user)
+
+    # An agent's list over up to this many teams is read one team at a time and merged.
+    MERGED_TEAMS_MAX = 8
+
+    def paginate_queryset(self, queryset):
+        user = self.request.user
+        if self.action == "list" and not user.is_superuser:
+            teams = selectors.team_ids_of(user)
+            if 1 < len(teams) <= self.MERGED_TEAMS_MAX:
+                queryset = PerTeamMerge(queryset, teams)
+        return super().paginate_queryset(queryset)
 
     def filter_queryset(self, queryset):
         # The list's filters (status, channel, ...) select conversations to list; on one
