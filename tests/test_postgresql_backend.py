@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
 
 from config.postgresql.base import FastTzLoader
-from tests.markers import postgresql_only
+from tests.markers import postgresql_feature
 
-pytestmark = [pytest.mark.django_db, postgresql_only]
+pytestmark = [pytest.mark.django_db, postgresql_feature]
 
 VALUES = [
     "2026-11-23 15:44:49.094974+00",

@@ -18,7 +18,7 @@ from hub.services import ingest, mark_pending, send_reply, snooze
 from hub.services import sla as sla_service
 from hub.services.policies import policy_for
 from tests.factories import EndpointFactory, TeamFactory, UserFactory, inbound
-from tests.markers import postgresql_only
+from tests.markers import postgresql_feature, postgresql_only
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday
@@ -424,7 +424,7 @@ def test_business_hours_through_the_api(team, agent):
     assert bad.status_code == 400 and "weekly" in bad.json()
 
 
-@postgresql_only
+@postgresql_feature
 def test_only_a_batch_of_plain_warnings_commits_without_waiting_for_the_wal_flush(sms):
     """A lost warning is redone by the next sweep; a lost handoff or breach could repeat a
     message to a person, so those batches commit durably."""
