@@ -17,13 +17,14 @@ def teams_of(user) -> QuerySet[Team]:
     return Team.objects.filter(members=user)
 
 
-def visible_conversations(user) -> QuerySet[Conversation]:
-    """An agent sees only their teams' inboxes; a superuser sees everything."""
+def visible_conversations(user, team_ids: list[int] | None = None) -> QuerySet[Conversation]:
+    """An agent sees only their teams' inboxes; a superuser sees everything. ``team_ids``:
+    the agent's teams when the caller has already read them (``team_ids_of``)."""
     qs = Conversation.objects.all()
     if not user.is_superuser:
         # The team ids as literals, not a subquery: PostgreSQL then plans the ordered list
         # (newest first, LIMIT 50) on the activity index instead of sorting every team row.
-        qs = qs.filter(team_id__in=team_ids_of(user))
+        qs = qs.filter(team_id__in=team_ids_of(user) if team_ids is None else team_ids)
     return qs
 
 
@@ -35,9 +36,9 @@ def conversation_list(user) -> QuerySet[Conversation]:
     return visible_conversations(user).select_related("contact", "endpoint", "assignee", "team")
 
 
-def conversation_rows(user) -> QuerySet[Conversation]:
+def conversation_rows(user, team_ids: list[int] | None = None) -> QuerySet[Conversation]:
     """For the API list: it shows only the contact's name beside ids, so one join is enough."""
-    return visible_conversations(user).select_related("contact")
+    return visible_conversations(user, team_ids).select_related("contact")
 
 
 def visible_endpoints(user) -> QuerySet[Endpoint]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -110,17 +111,21 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Conversation.objects.none()
-        return selectors.conversation_rows(self.request.user)
+        return selectors.conversation_rows(self.request.user, self._team_ids)
+
+    @cached_property
+    def _team_ids(self) -> list[int] | None:
+        """The agent's teams, read once per request (``None`` for a superuser: every team)."""
+        user = self.request.user
+        return None if user.is_superuser else selectors.team_ids_of(user)
 
     # An agent's list over up to this many teams is read one team at a time and merged.
     MERGED_TEAMS_MAX = 8
 
     def paginate_queryset(self, queryset):
-        user = self.request.user
-        if self.action == "list" and not user.is_superuser:
-            teams = selectors.team_ids_of(user)
-            if 1 < len(teams) <= self.MERGED_TEAMS_MAX:
-                queryset = PerTeamMerge(queryset, teams)
+        teams = self._team_ids
+        if self.action == "list" and teams and 1 < len(teams) <= self.MERGED_TEAMS_MAX:
+            queryset = PerTeamMerge(queryset, teams)
         return super().paginate_queryset(queryset)
 
     def filter_queryset(self, queryset):
@@ -141,7 +146,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(data)
 
     def _conversation_response(self, conversation, code=status.HTTP_200_OK):
-        conversation = selectors.conversation_rows(self.request.user).get(pk=conversation.pk)
+        conversation = selectors.conversation_rows(self.request.user, self._team_ids).get(
+            pk=conversation.pk
+        )
         return Response(s.ConversationSerializer(conversation).data, status=code)
 
     @extend_schema(request=s.ReplySerializer, responses={201: s.MessageSerializer})
