@@ -26,8 +26,15 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
             self._pools = _pools.setdefault(key, {})
 
     def _get_connection_pool(self, write):
-        with _lock:  # two threads must not both create the first pool
-            return super()._get_connection_pool(write)
+        index = self._get_connection_pool_index(write)
+        pool = self._pools.get(index)
+        if pool is None:
+            with _lock:  # two threads must not both create the first pool
+                pool = self._pools.get(index)
+                if pool is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    self._pools[index] = pool
+        return pool
 
 
 class SharedPoolRedisCache(RedisCache):

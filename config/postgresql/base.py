@@ -21,19 +21,18 @@ from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from psycopg import adapt
 
 _fromisoformat = datetime.fromisoformat
-_UTC = UTC
 
 
 class FastTzLoader(BaseTzLoader):
     def load(self, data):
         tz = self.timezone
-        if tz is _UTC:
+        if tz is UTC:
             try:
                 value = _fromisoformat(bytes(data).decode())
             except ValueError:
                 pass
             else:
-                if value.tzinfo is _UTC:
+                if value.tzinfo is UTC:
                     return value
         return super().load(data)
 
