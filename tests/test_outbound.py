@@ -371,6 +371,20 @@ def test_delivering_a_preloaded_message_rechecks_its_status_under_the_lock(
     assert adapter.sent == [(reply.pk, reply.idempotency_key)]
 
 
+def _received(conversation, endpoint, sender, at) -> Message:
+    """An inbound message (unsaved) from ``sender`` through ``endpoint`` at ``at``."""
+    return Message(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.MESSAGE,
+        channel="api",
+        endpoint=endpoint,
+        sender_identity=sender,
+        text=f"Scritto alle {at:%H:%M:%S}",
+        occurred_at=at,
+    )
+
+
 def test_a_reply_goes_to_whoever_last_wrote_on_the_endpoint_however_far_back(api_endpoint):
     """The recipient is looked up along the conversation's latest inbound messages; one that
     came through the endpoint before 50 others came through another is still found."""
@@ -384,16 +398,7 @@ def test_a_reply_goes_to_whoever_last_wrote_on_the_endpoint_however_far_back(api
     writer_b = add_identity(conversation.contact, "api", "cust-b")
     now = timezone.now()
     Message.objects.bulk_create(
-        Message(
-            conversation=conversation,
-            direction=Message.Direction.INBOUND,
-            kind=Message.Kind.MESSAGE,
-            channel="api",
-            endpoint=other,
-            sender_identity=writer_b,
-            text=f"Altro messaggio {n}",
-            occurred_at=now + timedelta(seconds=n),
-        )
+        _received(conversation, other, writer_b, now + timedelta(seconds=n))
         for n in range(_RECENT_INBOUND)
     )
     assert recipient_identity(conversation, api_endpoint) == writer_a
@@ -401,14 +406,5 @@ def test_a_reply_goes_to_whoever_last_wrote_on_the_endpoint_however_far_back(api
 
     # The newest writer on the endpoint wins.
     writer_c = add_identity(conversation.contact, "api", "cust-c")
-    Message.objects.create(
-        conversation=conversation,
-        direction=Message.Direction.INBOUND,
-        kind=Message.Kind.MESSAGE,
-        channel="api",
-        endpoint=api_endpoint,
-        sender_identity=writer_c,
-        text="Sono sempre io",
-        occurred_at=now + timedelta(minutes=5),
-    )
+    _received(conversation, api_endpoint, writer_c, now + timedelta(minutes=5)).save()
     assert recipient_identity(conversation, api_endpoint) == writer_c
