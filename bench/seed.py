@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
+import psycopg
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
@@ -106,7 +108,7 @@ def _replica_mode(cursor) -> bool:
         with transaction.atomic():  # a savepoint: a refusal leaves the transaction usable
             cursor.execute("SET LOCAL session_replication_role = replica")
         return True
-    except DatabaseError:  # not a superuser: keep the triggers
+    except (DatabaseError, psycopg.Error):  # not a superuser: keep the triggers
         return False
 
 
@@ -155,7 +157,7 @@ def seed(conversations: int, messages: int, ids: dict, log: Log) -> float:
         "n_agents": len(ids["agents"]),
         "hot_every": 50,
     }
-    with transaction.atomic(), connection.cursor() as cur:
+    with transaction.atomic(), script_cursor() as cur:
         fast = _replica_mode(cur)
         cur.execute("SELECT setseed(0.42)")
         _seed_people(cur, params)
@@ -226,6 +228,15 @@ def _complete(sql: str, params: dict) -> tuple[str, dict]:
     more_cols = "".join(f", {c}" for c in cols)
     more_vals = "".join(f", {v}" for v in vals)
     return sql.replace("/*cols*/", more_cols).replace("/*vals*/", more_vals), {**params, **extra}
+
+
+@contextmanager
+def script_cursor():
+    """A cursor that binds on the client: the seed's statements are scripts (several commands
+    in one execute), which the server-side binding the hub configures cannot run."""
+    connection.ensure_connection()
+    with psycopg.ClientCursor(connection.connection) as cur:
+        yield cur
 
 
 def _run(cur, sql: str, params: dict) -> None:

@@ -25,7 +25,8 @@ from channels_sms.media import (
 from channels_sms.parsing import channel_of, message_sid, parse_inbound, strip_channel_prefix
 from crm.identities import InvalidIdentity, normalise, normalise_phone
 from crm.models import Identity
-from crm.services import IdentityTaken, add_identity, resolve_identity
+from crm.services import IdentityTaken, add_identity, find_identity, resolve_identity
+from hub import selectors
 from hub.inbound import InboundMessage
 from hub.models import Channel, Endpoint, Message
 from hub.payloads import message_payload
@@ -52,14 +53,19 @@ def find_endpoint(number: str, channel: str, messaging_service_sid: str = "") ->
     callback), else the one configured for the Messaging Service."""
     raw = strip_channel_prefix(number)
     if raw:
-        candidates = {raw}
+        candidates = [raw]
         with contextlib.suppress(InvalidIdentity):
-            candidates.add(normalise_phone(raw))
-        found = Endpoint.objects.filter(channel=channel, address__in=candidates).first()
-        if found is None and len(candidates) == 2:
-            found = _endpoint_typed_otherwise(channel, max(candidates, key=len))
-        if found is not None:
-            return found
+            e164 = normalise_phone(raw)
+            if e164 != raw:
+                candidates.insert(0, e164)
+        for candidate in candidates:
+            found = selectors.endpoint_by_address(channel, candidate)
+            if found is not None:
+                return found
+        if len(candidates) == 2:
+            found = _endpoint_typed_otherwise(channel, candidates[0])
+            if found is not None:
+                return found
     if messaging_service_sid:
         found = list(
             Endpoint.objects.filter(
@@ -122,7 +128,7 @@ def _lock_phone_number(value: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction, if any
 def link_phone_identities(kind: str, address: str, *, display_name: str = "") -> Identity:
     """The sender's identity, created on the contact that already has the same number on the
     other channel (an SMS number and a WhatsApp number of one phone are one person).
@@ -131,7 +137,7 @@ def link_phone_identities(kind: str, address: str, *, display_name: str = "") ->
     new person, arriving together, still make one contact. Raises ``InvalidIdentity``.
     """
     value = normalise(kind, address)
-    existing = Identity.objects.filter(kind=kind, value=value).first()
+    existing = find_identity(kind, value)
     if existing is not None or not value.startswith("+"):
         # Known already, or a WhatsApp user id that shares no number with anything.
         return existing or resolve_identity(kind, value, display_name=display_name)

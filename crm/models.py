@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.prepared import PreparedSave
+
 
 class Company(models.Model):
     name = models.CharField(_("name"), max_length=200)
@@ -22,7 +24,7 @@ class Company(models.Model):
         return self.name
 
 
-class Contact(models.Model):
+class Contact(PreparedSave, models.Model):
     """A person, whatever channel they write from. Identities point here."""
 
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -43,7 +45,7 @@ class Contact(models.Model):
         return self.name or f"Contact #{self.pk}"
 
 
-class Identity(models.Model):
+class Identity(PreparedSave, models.Model):
     """An address a contact uses on some channel. ``value`` is normalised (see crm.identities)."""
 
     class Kind(models.TextChoices):

@@ -5,8 +5,28 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.prepared import PreparedQuery
 from crm.identities import normalise
 from crm.models import Contact, ContactMerge, Identity
+
+# Ingest reads an identity and its contact for every inbound message: compiled once.
+_identity = PreparedQuery(
+    lambda kind, value: Identity.objects.select_related("contact").filter(kind=kind, value=value),
+    kind=str,
+    value=str,
+)
+_identity_contact_locked = PreparedQuery(
+    lambda kind, value: Identity.objects.select_related("contact")
+    .filter(kind=kind, value=value)
+    .select_for_update(of=("contact",)),
+    kind=str,
+    value=str,
+)
+
+
+def find_identity(kind: str, value: str) -> Identity | None:
+    """The identity of ``(kind, value)`` (``value`` normalised), with its contact, if stored."""
+    return _identity.first(kind=kind, value=value)
 
 
 def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identity:
@@ -26,10 +46,9 @@ def get_or_create_identity(
     ``FOR UPDATE`` in the same query, and ``identity.contact_locked`` says whether it was.
     """
     value = normalise(kind, value)
-    found = Identity.objects.select_related("contact").filter(kind=kind, value=value)
-    if lock_contact:
-        found = found.select_for_update(of=("contact",))
-    identity = found.first()
+    identity = (_identity_contact_locked if lock_contact else _identity).first(
+        kind=kind, value=value
+    )
     if identity is not None:
         identity.contact_locked = lock_contact
         if display_name and not identity.contact.name:

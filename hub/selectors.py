@@ -57,6 +57,17 @@ def endpoint_by_pk(pk: int) -> Endpoint | None:
     return copy.copy(found)  # callers may cache relations on it; the shared one stays clean
 
 
+def endpoint_by_address(channel: str, address: str) -> Endpoint | None:
+    """The endpoint of ``channel`` at exactly ``address``, through the config cache (channel
+    webhooks find theirs by the number or mailbox they were sent to, on every message)."""
+    found = config_cache.cached(
+        f"endpoint-at:{channel}:{address}",
+        lambda: Endpoint.objects.filter(channel=channel, address=address).order_by("id").first(),
+        keep_none=False,
+    )
+    return copy.copy(found)
+
+
 def can_use_endpoint(user, endpoint: Endpoint) -> bool:
     return (
         user.is_superuser

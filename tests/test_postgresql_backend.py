@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
+from django.test.utils import CaptureQueriesContext
 
 from config.postgresql.base import FastTzLoader
 from tests.markers import postgresql_feature
@@ -90,3 +91,36 @@ def test_another_session_time_zone_takes_djangos_path():
                 assert (got, got.tzinfo) == (expected, expected.tzinfo), text
         finally:
             ours.execute("SET TIME ZONE 'UTC'")
+
+
+def test_deletes_and_bulk_inserts_split_below_the_parameter_limit_of_server_binding(monkeypatch):
+    """Server-side binding limits a statement to 65,535 parameters; the backend splits what
+    Django would otherwise send in one statement (a cascading delete, a bulk insert)."""
+    from django.db.models.deletion import Collector
+
+    from config.postgresql import base
+    from crm.models import Contact
+    from hub.models import Conversation
+    from tests.factories import ConversationFactory, EndpointFactory
+
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    assert connection.ops.bulk_batch_size(["conversation"], range(200_000)) == 65_535
+    assert connection.ops.bulk_batch_size(["a", "b", "c"], range(200_000)) == 21_845
+    assert connection.ops.bulk_batch_size(["conversation"], range(10)) == 10
+
+    monkeypatch.setattr(base, "MAX_QUERY_PARAMS", 7)  # split a small cascade the same way
+    endpoint = EndpointFactory()
+    for _ in range(20):
+        ConversationFactory(endpoint=endpoint)
+    collector = Collector(using="default")
+    batches = collector.get_del_batches(
+        list(Conversation.objects.all()), [Conversation._meta.get_field("endpoint")]
+    )
+    assert [len(batch) for batch in batches] == [7, 7, 6]
+    Conversation.objects.filter(endpoint=endpoint).delete()
+    assert not Conversation.objects.filter(endpoint=endpoint).exists()
+    monkeypatch.setattr(base, "MAX_QUERY_PARAMS", 13)  # 6 columns a contact: 2 rows a batch
+    with CaptureQueriesContext(connection) as queries:
+        Contact.objects.bulk_create([Contact(name=f"bulk {n}") for n in range(20)])
+    assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 10
+    assert Contact.objects.filter(name__startswith="bulk ").count() == 20

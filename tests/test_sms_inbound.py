@@ -507,3 +507,19 @@ def test_quick_reply_button_without_body_keeps_the_button_text(post, whatsapp):
     assert message.text == "Sì, confermo"
     assert message.metadata["twilio"]["button"] == {"text": "Sì, confermo",
                                                     "payload": "confirm-42"}
+
+
+def test_the_endpoint_is_found_without_a_query_once_known_and_a_change_is_seen(post, sms):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert post(inbound_params(sid="SM" + "a" * 32)).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert post(inbound_params(sid="SM" + "b" * 32, sender="+393471234568")).status_code == 200
+    assert not [q for q in queries if 'FROM "hub_endpoint"' in q["sql"]]
+    assert messages().filter(endpoint=sms).count() == 2
+    # Deactivated in this process: the cached endpoint is dropped at once.
+    sms.is_active = False
+    sms.save()
+    response = post(inbound_params(sid="SM" + "c" * 32))
+    assert response.status_code == 400 and b"not active" in response.content

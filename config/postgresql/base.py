@@ -8,6 +8,12 @@ request). The loader below gives the same values (the session time zone is UTC, 
 it, and the result carries ``self.timezone``) through ``datetime.fromisoformat``, which is C,
 and falls back to Django's path for anything else (another offset, ``infinity``, BC dates).
 
+With server-side binding (``OPTIONS["server_side_binding"]``, see config/settings.py) a
+statement carries at most 65,535 parameters, a limit client-side binding does not have and
+Django's PostgreSQL backend does not know: a delete that cascades to 100,000 rows, or a
+``bulk_create`` of many rows, would fail. ``DatabaseOperations.bulk_batch_size`` then splits
+those statements as Django's SQLite backend does for SQLite's own limit.
+
 Used as ``ENGINE = "config.postgresql"``; everything else is Django's backend unchanged.
 """
 
@@ -16,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 from psycopg import adapt
 
@@ -45,7 +51,21 @@ def adapters_with_fast_tzloader(template: adapt.AdaptersMap, tz) -> adapt.Adapte
     return ctx
 
 
+MAX_QUERY_PARAMS = 65535  # PostgreSQL's protocol: a 16-bit count of parameters
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def bulk_batch_size(self, fields, objs):
+        if not self.connection.settings_dict["OPTIONS"].get("server_side_binding"):
+            return super().bulk_batch_size(fields, objs)
+        fields = list(fields)
+        columns = sum(len(getattr(field, "fields", None) or [field]) for field in fields)
+        return max(1, min(len(objs) or 1, MAX_QUERY_PARAMS // max(columns, 1)))
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def get_connection_params(self):
         params = super().get_connection_params()
         if "context" in params:
