@@ -105,3 +105,85 @@ async def test_an_api_write_goes_through_and_commits(agent, api_endpoint):
     stored = await sync_to_async(Message.objects.get)(provider_message_id="asgi-1")
     assert stored.text == "Perché la fattura è doppia?"
     assert json.loads(response["body"])["message"]["id"] == stored.pk
+
+
+@pytest.fixture
+def request_threads():
+    """The thread each request's sync code ran in (a ``request_started`` receiver runs there),
+    after an optional pause that keeps concurrent requests overlapping."""
+    import threading
+    import time
+
+    from django.core.signals import request_started
+
+    seen: list[int] = []
+    pause = {"seconds": 0.0}
+
+    def receiver(**kwargs):
+        seen.append(threading.get_ident())
+        time.sleep(pause["seconds"])
+
+    request_started.connect(receiver, dispatch_uid="test-request-threads")
+    yield seen, pause
+    request_started.disconnect(dispatch_uid="test-request-threads")
+
+
+async def _get(app, path: str = "/app/login/") -> int:
+    request = _request(app, "GET", path)
+    status = (await request.get_response(timeout=10))["status"]
+    await request.wait(timeout=10)
+    return status
+
+
+async def test_requests_one_after_another_reuse_one_thread(request_threads):
+    seen, _ = request_threads
+    app = SyncChainASGIHandler()
+    for _ in range(4):
+        assert await _get(app) == 200
+    assert len(seen) == 4 and len(set(seen)) == 1
+    assert len(app._idle) == 1
+
+
+async def test_concurrent_requests_each_get_a_thread_of_their_own(request_threads):
+    import asyncio
+
+    seen, pause = request_threads
+    pause["seconds"] = 0.3
+    app = SyncChainASGIHandler()
+    assert await asyncio.gather(_get(app), _get(app), _get(app)) == [200, 200, 200]
+    threads = set(seen)
+    assert len(threads) == 3
+    assert len(app._idle) == 3  # all three kept for the next requests
+    seen.clear()
+    pause["seconds"] = 0.0
+    assert await _get(app) == 200
+    assert len(app._idle) == 3 and seen[0] in threads
+
+
+async def test_a_failed_request_does_not_give_its_thread_back(monkeypatch):
+    app = SyncChainASGIHandler()
+    assert await _get(app) == 200
+    (kept,) = app._idle
+
+    async def broken(scope, receive, send):
+        raise RuntimeError("the handler failed")
+
+    monkeypatch.setattr(app, "handle", broken)
+    with pytest.raises(RuntimeError):
+        await app({"type": "http"}, None, None)
+    assert app._idle == []
+    assert kept._shutdown  # its thread ends instead of serving another request
+
+
+async def test_idle_threads_are_capped(monkeypatch, request_threads):
+    import asyncio
+
+    from config import handlers
+
+    seen, pause = request_threads
+    pause["seconds"] = 0.3
+    monkeypatch.setattr(handlers, "IDLE_THREADS_MAX", 2)
+    app = SyncChainASGIHandler()
+    assert await asyncio.gather(*[_get(app) for _ in range(4)]) == [200] * 4
+    assert len(set(seen)) == 4  # four at once: four threads
+    assert len(app._idle) == 2  # two kept, two shut down
