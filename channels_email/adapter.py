@@ -73,6 +73,7 @@ class EmailAdapter(adapters.ChannelAdapter):
         supports_media=True,
         supports_subject=True,
         threads_by_contact=False,
+        threads_by_references=True,
         first_response_ttl=timedelta(hours=24),
         next_response_ttl=timedelta(hours=24),
     )

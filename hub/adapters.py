@@ -43,6 +43,10 @@ class Capabilities:
     # Whether a new message from a contact continues their latest conversation on the endpoint
     # (chat, SMS) or only when it carries explicit threading hints (email).
     threads_by_contact: bool = True
+    # Whether its messages carry references to earlier ones (email's In-Reply-To / References):
+    # a message then also joins the thread of a stored message that refers to it or to the
+    # same earlier message, whichever arrived first.
+    threads_by_references: bool = False
     first_response_ttl: timedelta | None = None
     next_response_ttl: timedelta | None = None
     # Whether ``send`` is a quick local hand-over (a push to an open socket, no remote API): the

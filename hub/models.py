@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.prepared import PreparedSave
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
@@ -87,7 +89,7 @@ def _new_reply_token() -> str:
     return secrets.token_hex(8)
 
 
-class Conversation(models.Model):
+class Conversation(PreparedSave, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         PENDING = "pending", _("Pending")
@@ -209,7 +211,7 @@ class Conversation(models.Model):
         return min(moments) if moments else None
 
 
-class Message(models.Model):
+class Message(PreparedSave, models.Model):
     """One item of a conversation's timeline: a message in or out, an internal note, or an event."""
 
     class Direction(models.TextChoices):
@@ -337,11 +339,36 @@ class Message(models.Model):
         return f"{self.get_kind_display()} {self.direction} #{self.pk}"
 
 
+class MessageReference(PreparedSave, models.Model):
+    """A provider message id that a stored message answers (an email's In-Reply-To and
+    References). Threading looks both ways through these rows: a message joins the thread of a
+    stored message it refers to, or else the thread of the same person, on the same endpoint,
+    whose message refers to it (the reply arrived first) or to the same earlier message, so a
+    person's threads do not depend on the order in which their mail arrives."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="references")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    provider_message_id = models.CharField(max_length=255)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["channel", "provider_message_id"], name="hub_msgref_id_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "provider_message_id"], name="hub_msgref_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} -> {self.provider_message_id}"
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{filename}"
 
 
-class Attachment(models.Model):
+class Attachment(PreparedSave, models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=500)
     filename = models.CharField(max_length=255)
@@ -575,7 +602,7 @@ class MessageTemplate(models.Model):
         return f"{self.key} [{self.language}]"
 
 
-class SlaRecord(models.Model):
+class SlaRecord(PreparedSave, models.Model):
     """One run of a TTL clock, kept for reports: how long the person waited, whether the TTL
     was met, warned, breached, handed off."""
 

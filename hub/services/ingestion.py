@@ -18,12 +18,20 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.prepared import PreparedQuery
 from crm.identities import InvalidIdentity
 from crm.models import Contact
 from crm.services import get_or_create_identity
 from hub import adapters
 from hub.inbound import InboundMessage
-from hub.models import Attachment, Conversation, Endpoint, Message, SlaRecord
+from hub.models import (
+    Attachment,
+    Conversation,
+    Endpoint,
+    Message,
+    MessageReference,
+    SlaRecord,
+)
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
 from hub.services import clock, realtime, webhooks
@@ -34,6 +42,66 @@ from hub.services.timeline import record_event
 from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
+
+# Queries of every inbound message, compiled once (see config.prepared).
+_locked_by_id = PreparedQuery(
+    lambda pk: Conversation.objects.select_for_update(of=("self",)).filter(pk=pk), pk=int
+)
+_locked_by_reply_token = PreparedQuery(
+    lambda reply_token: Conversation.objects.select_for_update(of=("self",)).filter(
+        reply_token=reply_token
+    ),
+    reply_token=str,
+)
+_stored_message = PreparedQuery(
+    lambda endpoint_id, provider_message_id: (
+        Message.objects.select_related("conversation")
+        .filter(endpoint_id=endpoint_id, provider_message_id=provider_message_id)
+        .order_by("id")
+    ),
+    endpoint_id=int,
+    provider_message_id=str,
+)
+# The conversation of the latest stored message among ``refs`` (the ones this one answers).
+_answered = PreparedQuery(
+    lambda refs, channel: (
+        Message.objects.filter(provider_message_id__in=refs, channel=channel)
+        .order_by("-occurred_at", "-id")
+        .values_list("conversation_id", flat=True)
+    ),
+    refs=list[str],
+    channel=str,
+)
+# The conversation of the same contact on the same endpoint whose latest message refers to one
+# of ``keys``. Only the contact's own: an id anyone can name (a newsletter's, a mailing list
+# post's) must not join two people's mail, nor two mailboxes.
+_answering = PreparedQuery(
+    lambda keys, channel, endpoint_id, contact_id: (
+        MessageReference.objects.filter(
+            channel=channel,  # the index's first column
+            provider_message_id__in=keys,
+            message__endpoint_id=endpoint_id,
+            message__conversation__contact_id=contact_id,
+        )
+        .order_by("-message__occurred_at", "-message_id")
+        .values_list("message__conversation_id", flat=True)
+    ),
+    keys=list[str],
+    channel=str,
+    endpoint_id=int,
+    contact_id=int,
+)
+# The latest conversation of a contact on an endpoint: the thread of chat, SMS, WhatsApp, API.
+_latest_on_endpoint = PreparedQuery(
+    lambda contact_id, endpoint_id: (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(contact_id=contact_id, endpoint_id=endpoint_id)
+        .order_by("-last_activity_at", "-id")
+    ),
+    contact_id=int,
+    endpoint_id=int,
+)
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -88,10 +156,8 @@ def _validate(inbound: InboundMessage) -> None:
 
 
 def _existing(inbound: InboundMessage) -> Message | None:
-    return (
-        Message.objects.select_related("conversation")
-        .filter(endpoint=inbound.endpoint, provider_message_id=inbound.provider_message_id)
-        .first()
+    return _stored_message.first(
+        endpoint_id=inbound.endpoint.pk, provider_message_id=inbound.provider_message_id
     )
 
 
@@ -102,39 +168,45 @@ def _capabilities(channel: str) -> adapters.Capabilities:
         return adapters.Capabilities()
 
 
+def _references(inbound: InboundMessage) -> list[str]:
+    """The message ids ``inbound`` answers, nearest first, as stored (at most 100)."""
+    return list(dict.fromkeys(ref[:255] for ref in inbound.references if ref))[:100]
+
+
 def _threaded_conversation(
-    inbound: InboundMessage, contact: Contact, *, new_person: bool
+    inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
 ) -> Conversation | None:
-    """The conversation the message's threading hints point to, if any, locked."""
+    """The conversation the message's threading hints point to, if any, locked. ``refs``: the
+    message ids it answers (``_references``)."""
     endpoint = inbound.endpoint
+    capabilities = _capabilities(endpoint.channel)
     locked = Conversation.objects.select_for_update(of=("self",))
-    found = None
     if inbound.conversation_token:
-        found = Conversation.objects.filter(reply_token=inbound.conversation_token).first()
-    if found is None and inbound.references:
-        refs = [ref for ref in inbound.references if ref][:100]
-        earlier = (
-            Message.objects.filter(provider_message_id__in=refs, channel=endpoint.channel)
-            .select_related("conversation")
-            .order_by("-occurred_at", "-id")
-            .first()
-        )
-        found = earlier.conversation if earlier is not None else None
-    if found is not None:
-        return locked.get(pk=found.pk)
+        found = _locked_by_reply_token.first(reply_token=inbound.conversation_token)
+        if found is not None:
+            return found
+    if refs:
+        # A stored message this one answers. Only the id: the row is read once, locked.
+        conversation_id = _answered.first(refs=refs, channel=endpoint.channel)
+        if conversation_id is not None:
+            return _locked_by_id.first(pk=conversation_id)
     if new_person:
         return None  # nobody else's subject token, and no conversation of theirs yet
+    keys = [*refs, inbound.provider_message_id[:255]] if inbound.provider_message_id else refs
+    if keys and capabilities.threads_by_references:
+        # The person's message that answers this one (it arrived first) or the same one.
+        conversation_id = _answering.first(
+            keys=keys, channel=endpoint.channel, endpoint_id=endpoint.pk, contact_id=contact.pk
+        )
+        if conversation_id is not None:
+            return _locked_by_id.first(pk=conversation_id)
     if inbound.conversation_ref:
         # A subject token is guessable, so it only threads the same person's conversation.
         found = locked.filter(pk=inbound.conversation_ref, contact=contact).first()
         if found is not None:
             return found
-    if _capabilities(endpoint.channel).threads_by_contact:
-        return (
-            locked.filter(contact=contact, endpoint=endpoint)
-            .order_by("-last_activity_at", "-id")
-            .first()
-        )
+    if capabilities.threads_by_contact:
+        return _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
     return None
 
 
@@ -183,7 +255,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     now = timezone.now()
     occurred_at = inbound.received_at or now
-    conversation = _threaded_conversation(inbound, contact, new_person=new_person)
+    refs = _references(inbound)
+    conversation = _threaded_conversation(inbound, contact, refs, new_person=new_person)
     created = reopened = False
     if (
         conversation is not None
@@ -221,6 +294,11 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         metadata=inbound.metadata,
         occurred_at=occurred_at,
     )
+    if refs:
+        MessageReference.objects.bulk_create(
+            MessageReference(message=message, channel=endpoint.channel, provider_message_id=ref)
+            for ref in refs
+        )
     for item in inbound.attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
     message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
