@@ -23,6 +23,7 @@ from hub.models import (
 )
 from hub.services import ingest, resolve
 from hub.services.ingestion import store_attachment
+from tests.api_helpers import client_for, flat, ids, walk, walk_back
 from tests.factories import (
     CompanyFactory,
     ContactFactory,
@@ -47,12 +48,6 @@ WEBHOOKS = f"{API}/webhooks/"
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def conversation_url(conversation, action: str | None = None) -> str:
     pk = conversation.pk if hasattr(conversation, "pk") else conversation
     return f"{CONVERSATIONS}{pk}/" + (f"{action}/" if action else "")
@@ -61,26 +56,6 @@ def conversation_url(conversation, action: str | None = None) -> str:
 def contact_url(contact, action: str | None = None) -> str:
     pk = contact.pk if hasattr(contact, "pk") else contact
     return f"{CONTACTS}{pk}/" + (f"{action}/" if action else "")
-
-
-def ids(response) -> list[int]:
-    return [item["id"] for item in response.json()["results"]]
-
-
-def walk(client, url: str, params: dict) -> tuple[list[int], int]:
-    """Follow ``next`` links from the first page; return every id seen and the page count."""
-    seen: list[int] = []
-    pages = 0
-    response = client.get(url, params)
-    while True:
-        assert response.status_code == 200, response.content
-        pages += 1
-        seen.extend(ids(response))
-        next_url = response.json()["next"]
-        if next_url is None:
-            return seen, pages
-        assert "cursor=" in next_url
-        response = client.get(next_url)
 
 
 def events(conversation, event_type: str):
@@ -503,19 +478,6 @@ def test_conversation_list_cursor_pagination_walks_every_row_once(api, api_endpo
     assert pages == 3
 
 
-def _walk_back(client, params: dict) -> list[int]:
-    """From the last page back to the first through the ``previous`` links."""
-    response = client.get(CONVERSATIONS, params)
-    while response.json()["next"]:
-        response = client.get(response.json()["next"])
-    seen: list[int] = []
-    while True:
-        seen = ids(response) + seen
-        if not response.json()["previous"]:
-            return seen
-        response = client.get(response.json()["previous"])
-
-
 def test_an_agent_of_several_teams_pages_through_their_teams_merged(
     agent, team, monkeypatch
 ):
@@ -555,7 +517,7 @@ def test_an_agent_of_several_teams_pages_through_their_teams_merged(
     def pages() -> tuple:
         return (
             walk(api, CONVERSATIONS, {"page_size": 3}),
-            _walk_back(api, {"page_size": 3}),
+            flat(walk_back(api, CONVERSATIONS, {"page_size": 3})),
             walk(api, CONVERSATIONS, {"page_size": 4, "status": "open"})[0],
         )
 
@@ -564,8 +526,9 @@ def test_an_agent_of_several_teams_pages_through_their_teams_merged(
     # The agent's teams once, then one query per team.
     assert len(page.captured_queries) == 3, [q["sql"] for q in page.captured_queries]
     merged = pages()
-    forward, _, only_open = merged
+    forward, back, only_open = merged
     assert forward == (expected, 7)
+    assert back == expected  # the keyset cursor is exact backwards too, ties or not
     assert only_open == [c for c in expected if Conversation.objects.get(pk=c).status == "open"]
     monkeypatch.setattr(ConversationViewSet, "MERGED_TEAMS_MAX", 0)  # one query, as before
     assert pages() == merged
@@ -1340,3 +1303,14 @@ def test_the_whole_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_inbound_serializer_fields_are_fresh_per_instance():
+    from hub.api.serializers import InboundSerializer
+
+    first, second = InboundSerializer().fields, InboundSerializer().fields
+    assert list(first) == list(second)
+    for name in first:
+        assert first[name] is not second[name] and first[name].parent is not second[name].parent
+    assert first["sender"].fields["address"] is not second["sender"].fields["address"]
+    assert first["endpoint"].channel == "api" and first["text"].max_length == 100_000
