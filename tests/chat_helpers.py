@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import random
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from channels.testing import WebsocketCommunicator
 
 from channels_chat import services
@@ -23,6 +26,14 @@ def chat_limits(settings):
         "SESSIONS_PER_MINUTE_PER_IP": 0,
     }
     return settings.HUB_CHAT
+
+
+def one_rate_window():
+    """Time stopped 20 s into a minute no earlier run used: the per-minute limits count in
+    fixed windows of the shared Redis cache, so a test that crosses a minute boundary, or
+    meets the counts of a run a moment ago, would see other numbers."""
+    minute = random.randrange(20_000_000, 25_000_000)  # a minute of 2008-2017
+    return time_machine.travel(datetime.fromtimestamp(minute * 60 + 20, UTC), tick=False)
 
 
 def chat_endpoint(team=None, **endpoint_settings):

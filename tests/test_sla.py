@@ -437,3 +437,28 @@ def test_only_a_batch_of_plain_warnings_commits_without_waiting_for_the_wal_flus
     assert [q["sql"] for q in warning_sweep.captured_queries].count(asynchronous) == 1
     assert asynchronous not in [q["sql"] for q in breach_sweep.captured_queries]
     assert events(conversation, "sla_warning").count() == 1
+
+
+@pytest.mark.parametrize(
+    "resolution_after_due",
+    [None, timedelta(hours=3), -timedelta(minutes=5)],
+    ids=["no resolution deadline", "resolution after expiry", "resolution before expiry"],
+)
+def test_the_bulk_warning_sets_the_next_check_the_model_would(sms, resolution_after_due):
+    """``warn_many`` sets ``next_check_at`` in SQL for the whole batch; the rule is the model's
+    ``derive_next_check``. Whatever the deadlines, both give the same moment."""
+    conversations = []
+    for i in range(3):
+        conversation = ingest(inbound(sms, f"+39349123{i:04d}", received_at=T0)).conversation
+        if resolution_after_due is not None:
+            conversation.resolution_due_at = conversation.due_at + resolution_after_due
+        conversation.save()
+        conversations.append(conversation)
+    now = max(c.warn_at for c in conversations) + timedelta(seconds=1)
+    assert all(sla_service._only_a_warning(c, now) for c in conversations)
+    sla_service.warn_many(conversations, now)
+    for conversation in conversations:
+        conversation.refresh_from_db()
+        assert conversation.warned_at == now
+        assert conversation.next_check_at is not None
+        assert conversation.next_check_at == conversation.derive_next_check()

@@ -130,7 +130,8 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
             }
         )
     # One UPDATE for the batch. After a warning the next check is the expiry (or the resolution
-    # deadline, whichever comes first; _only_a_warning guarantees both are in the future).
+    # deadline, whichever comes first; _only_a_warning guarantees both are in the future): the
+    # rule of Conversation.derive_next_check, in SQL. A test holds the two to the same result.
     Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(
         warned_at=now,
         updated_at=now,
