@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import django, pytest, pytest_django, ruff"
+	$(BIN)/python -c "import django, pytest, pytest_django, pytest_timeout, ruff"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -18,8 +18,6 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
@@ -333,18 +331,10 @@ def _back_to_chat(conversation: Conversation) -> None:
 
 
 def push_to_visitor(identity_id: int, event: dict[str, Any]) -> None:
-    """Send ``event`` to the visitor's open sockets, after commit; never fails the caller."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(visitor_group(identity_id), event)
-        except Exception:
-            logger.warning("push to chat visitor %s failed", identity_id, exc_info=True)
-
-    transaction.on_commit(send)
+    """Send ``event`` to the visitor's open sockets, after commit; never fails the caller.
+    From the web server it goes out on the server's loop, from the worker through the process's
+    one push loop (``hub.services.realtime.push``)."""
+    transaction.on_commit(lambda: realtime.push([visitor_group(identity_id)], event))
 
 
 def mark_seen(visitor: Visitor, up_to: object) -> int:

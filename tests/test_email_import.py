@@ -95,17 +95,31 @@ def test_a_failing_batch_check_falls_back_to_one_check_per_message(support, monk
     assert statuses == ["ingested"] * 5 + ["duplicate"]
 
 
-def test_realtime_pushes_reach_agents_through_the_shared_event_loop(support, on_commit):
+def test_realtime_pushes_of_an_import_reach_agents_through_one_event_loop(
+    support, on_commit, tmp_path, monkeypatch
+):
     layer = get_channel_layer()
     channel = "test-email-import-agent"  # a plain channel: received without a buffer
     async_to_sync(layer.group_add)(realtime.team_group(support.team_id), channel)
-    raws = [raw for _, raw in generate_messages(2, seed=16, mailbox=MAILBOX)]
+    (tmp_path / "emls").mkdir()
+    for index, (_, raw) in enumerate(generate_messages(2, seed=16, mailbox=MAILBOX)):
+        (tmp_path / "emls" / f"{index}.eml").write_bytes(raw)
+    loops: list[asyncio.AbstractEventLoop] = []
+    policy = asyncio.get_event_loop_policy()
+    new_event_loop = policy.new_event_loop
 
-    def ingest_all():
-        with on_commit():  # the pushes run here, beside the import's event loop
-            return [services.ingest_raw_email(raw, source="test").status for raw in raws]
+    def counted_event_loop() -> asyncio.AbstractEventLoop:
+        loops.append(new_event_loop())
+        return loops[-1]
 
-    assert importer.run_in_event_loop(ingest_all) == ["ingested", "ingested"]
+    monkeypatch.setattr(policy, "new_event_loop", counted_event_loop)
+
+    with on_commit():  # the pushes run here, as each message's commit would run them
+        assert "imported 2" in _run(tmp_path / "emls", "--workers", "0")
+
+    # A push per event of each message, and at most one event loop for all of them: the
+    # process's push loop (hub.services.realtime), started here unless an earlier test did.
+    assert len(loops) <= 1 and all(loop is realtime._sender.loop for loop in loops)
 
     async def receive_all():  # one loop for all the receives
         events = []
@@ -118,6 +132,7 @@ def test_realtime_pushes_reach_agents_through_the_shared_event_loop(support, on_
 
     events = async_to_sync(receive_all)()
     stored = Message.objects.filter(direction="in")
+    assert stored.count() == 2
     assert {("message.created", m.pk) for m in stored} <= set(events)
     assert {("conversation.created", m.conversation_id) for m in stored} <= set(events)
 

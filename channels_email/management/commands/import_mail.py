@@ -15,7 +15,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from channels_email.importer import MailImporter, run_in_event_loop
+from channels_email.importer import MailImporter
 from channels_email.mailsource import MailSource
 
 # Below this many messages (or mbox bytes) starting worker processes costs more than it saves.
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         workers = options["workers"]
         if workers is None:
             workers = default_workers(source)
-        run_in_event_loop(lambda: self._import(source, workers, options))
+        self._import(source, workers, options)
 
     def _import(self, source: MailSource, workers: int, options) -> None:
         counts = {"ingested": 0, "duplicate": 0, "quarantined": 0}
