@@ -24,6 +24,7 @@ from crm.models import Contact, Identity
 from hub.models import Conversation, Message
 from hub.services import realtime
 from tests.email_corpus import needs_corpora, raw_email_files
+from tests.markers import postgresql_feature
 
 MAILBOX = "support@shop.example"
 
@@ -195,3 +196,59 @@ def test_a_folder_is_read_in_path_order_and_listed_as_short_strings(tmp_path):
     expected = sorted(p for p in tmp_path.rglob("*.eml") if p.is_file())
     assert [item.label for item in source] == [str(p) for p in expected]
     assert all(isinstance(name, str) for name in source.files)
+
+
+def _prepared_statements_on_connection() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgresql_feature
+def test_the_import_prepares_the_statements_it_repeats(support, tmp_path, settings):
+    from django.db import connection
+
+    settings.HUB_IMPORT_PREPARED_STATEMENTS = True
+    folder = write_eml_files(tmp_path / "emls", 12, seed=21)
+    assert "imported 12" in _run(folder, "--workers", "0")
+    prepared = _prepared_statements_on_connection()
+    # The message INSERT ran once per email, past psycopg's threshold of five.
+    assert any(sql.startswith('INSERT INTO "hub_message"') for sql in prepared), prepared
+    # The connection goes back to Django's setting (no prepared statements) afterwards.
+    assert connection.connection.prepare_threshold is None
+    _assert_threaded(list(Message.objects.filter(direction="in")))
+
+
+@postgresql_feature
+def test_prepared_statements_can_be_turned_off_for_the_import(support, tmp_path, settings):
+    settings.HUB_IMPORT_PREPARED_STATEMENTS = False
+    folder = write_eml_files(tmp_path / "emls", 12, seed=22)
+    before = _prepared_statements_on_connection()
+    assert "imported 12" in _run(folder, "--workers", "0")
+    assert _prepared_statements_on_connection() == before
+
+
+@postgresql_feature
+@pytest.mark.django_db
+def test_without_server_side_binding_nothing_is_prepared():
+    """A client-side-binding connection (HUB_DB_SERVER_SIDE_BINDING=0) keeps its setting."""
+    from django.db import connection
+
+    from config.db import prepared_statements
+
+    options = connection.settings_dict["OPTIONS"]
+    binding = options.pop("server_side_binding", None)
+    try:
+        connection.ensure_connection()
+        with prepared_statements():
+            assert connection.connection.prepare_threshold is None
+        options["server_side_binding"] = True
+        with prepared_statements():
+            assert connection.connection.prepare_threshold == 5
+        assert connection.connection.prepare_threshold is None
+    finally:
+        options.pop("server_side_binding", None)
+        if binding is not None:
+            options["server_side_binding"] = binding
