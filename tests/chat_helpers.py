@@ -19,12 +19,8 @@ _addresses = itertools.count(1)
 
 @pytest.fixture(autouse=False)
 def chat_limits(settings):
-    """No per-address limits (every test client is one address); tests of limits set theirs."""
-    settings.HUB_CHAT = {
-        "CONNECTS_PER_MINUTE_PER_IP": 0,
-        "REQUESTS_PER_MINUTE_PER_IP": 0,
-        "SESSIONS_PER_MINUTE_PER_IP": 0,
-    }
+    """The chat settings, per-address limits off (tests/conftest.py turns them off for every
+    test: each test client is one address); tests of limits set theirs."""
     return settings.HUB_CHAT
 
 

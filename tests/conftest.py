@@ -39,6 +39,18 @@ def redis_server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_the_async_tests_connection(django_db_setup):
+    """Async tests run their database work through ``sync_to_async`` in asgiref's one thread,
+    whose connection nothing closes (a request or a socket's handler would): closed at the end,
+    before the test database is dropped, which an open session would stop."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     """A channel layer per test: channels_redis keeps asyncio locks bound to the event loop
@@ -66,6 +78,15 @@ def _test_settings(settings, tmp_path):
     settings.CELERY_TASK_EAGER_PROPAGATES = True
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "hub.mail.LocalOutboxEmailBackend"
+    # The chat's per-address limits count in the shared Redis cache per minute, and every test
+    # client is one address: off, or the suite's own sessions (and another run's a moment ago)
+    # would trip them. Tests of the limits set theirs.
+    settings.HUB_CHAT = {
+        **getattr(settings, "HUB_CHAT", {}),
+        "CONNECTS_PER_MINUTE_PER_IP": 0,
+        "REQUESTS_PER_MINUTE_PER_IP": 0,
+        "SESSIONS_PER_MINUTE_PER_IP": 0,
+    }
     from config.celery import app
 
     app.conf.task_always_eager = True
