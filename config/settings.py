@@ -301,6 +301,12 @@ HUB = {
     # Queued deliveries untouched for this long are handed to the worker again (lost broker task).
     "STALLED_DELIVERY_AFTER": timedelta(minutes=2),
     "MAX_MESSAGE_CHARS": int(os.environ.get("HUB_MAX_MESSAGE_CHARS", 100_000)),
+    # Files an agent or an integrator attaches to one reply: how many, and their total size
+    # (most email providers refuse messages over 25 MB; Twilio's MMS limit is lower, 5 MB).
+    "MAX_REPLY_ATTACHMENTS": int(os.environ.get("HUB_MAX_REPLY_ATTACHMENTS", 10)),
+    "MAX_REPLY_ATTACHMENT_BYTES": int(
+        os.environ.get("HUB_MAX_REPLY_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+    ),
 }
 
 LOGGING = {

@@ -435,18 +435,22 @@ def compose(request, pk: int):
         error = "; ".join(e for errors in form.errors.values() for e in errors)
         return _composer_response(request, conversation, mode=mode, error=error, status=422)
     text = form.cleaned_data["text"]
-    if not text.strip():
+    files = request.FILES.getlist("attachments")
+    if not text.strip() and not files:
         return _composer_response(
             request, conversation, mode=mode, error=_("Write a reply first."), status=422
         )
     channel = form.cleaned_data["channel"] or conversation.channel
     try:
+        attachments = services.uploaded_attachments(files)
         with transaction.atomic():
             if channel != conversation.channel:
                 conversation = handoff_service.handoff(
                     conversation, channel=channel, by=request.user
                 )
-            services.send_reply(conversation, text=text, author=request.user)
+            services.send_reply(
+                conversation, text=text, attachments=attachments, author=request.user
+            )
     except adapters.OutboundRefused as exc:
         return _composer_response(
             request, conversation, mode=mode, text=text, error=exc.reason, status=422

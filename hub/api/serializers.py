@@ -334,6 +334,19 @@ class ReplySerializer(serializers.Serializer):
         allow_blank=True, required=False, default="", trim_whitespace=False
     )
     html = serializers.CharField(allow_blank=True, required=False, default="")
+    attachments = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False, use_url=False),
+        required=False,
+        default=list,
+        help_text="Files sent with the reply (a multipart/form-data body, one part per file).",
+    )
+
+
+class ReplyCheckInputSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        allow_blank=True, required=False, default="", trim_whitespace=False
+    )
+    html = serializers.CharField(allow_blank=True, required=False, default="")
 
 
 class ComposeNoticeSerializer(serializers.Serializer):

@@ -161,6 +161,7 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             conversation,
             text=body.validated_data["text"],
             html=body.validated_data["html"],
+            attachments=services.uploaded_attachments(body.validated_data["attachments"]),
             author=request.user,
         )
         return Response(
@@ -168,12 +169,12 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=s.ReplySerializer, responses=s.ReplyCheckSerializer)
+    @extend_schema(request=s.ReplyCheckInputSerializer, responses=s.ReplyCheckSerializer)
     @action(detail=True, methods=["post"], url_path="reply-check")
     def reply_check(self, request, pk=None):
         """The channel's rules for a draft reply, before sending: allowed or not, and why."""
         conversation = self.get_object()
-        body = s.ReplySerializer(data=request.data)
+        body = s.ReplyCheckInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         check = services.check_reply(conversation, body.validated_data["text"])
         return Response(s.ReplyCheckSerializer(check).data)

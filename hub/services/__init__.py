@@ -4,7 +4,13 @@ from hub.services.channel_actions import agent_typing, request_email
 from hub.services.conversations import add_note, assign, mark_pending, reopen, resolve, snooze
 from hub.services.errors import ServiceError
 from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome
-from hub.services.outbound import check_reply, deliver, send_reply, update_delivery_status
+from hub.services.outbound import (
+    check_reply,
+    deliver,
+    send_reply,
+    update_delivery_status,
+    uploaded_attachments,
+)
 
 __all__ = [
     "IngestOutcome",
@@ -23,4 +29,5 @@ __all__ = [
     "send_reply",
     "snooze",
     "update_delivery_status",
+    "uploaded_attachments",
 ]

@@ -11,8 +11,11 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.models import Identity
 from hub import adapters
@@ -92,6 +95,59 @@ def _checked_recipient(conversation: Conversation, text: str) -> Identity:
     return recipient
 
 
+def _check_attachments(endpoint: Endpoint, attachments: Sequence[InboundAttachment]) -> None:
+    """Files on a reply: within the count and size limits, on a channel that carries files."""
+    limits = settings.HUB
+    if len(attachments) > limits["MAX_REPLY_ATTACHMENTS"]:
+        raise ServiceError(
+            gettext("At most %(count)d files can go with one reply.")
+            % {"count": limits["MAX_REPLY_ATTACHMENTS"]},
+            field="attachments",
+        )
+    total = sum(len(item.content) for item in attachments)
+    if total > limits["MAX_REPLY_ATTACHMENT_BYTES"]:
+        raise ServiceError(
+            gettext("The files are too large together (%(size)s; at most %(limit)s).")
+            % {
+                "size": filesizeformat(total),
+                "limit": filesizeformat(limits["MAX_REPLY_ATTACHMENT_BYTES"]),
+            },
+            field="attachments",
+        )
+    try:
+        supports_media = adapters.get_adapter(endpoint.channel).capabilities.supports_media
+    except LookupError:
+        supports_media = False
+    if not supports_media:
+        raise adapters.OutboundRefused(
+            gettext("%(channel)s cannot carry files: send them on another channel.")
+            % {"channel": endpoint.get_channel_display()},
+            code="no_media",
+        )
+
+
+def uploaded_attachments(files: Sequence[UploadedFile]) -> list[InboundAttachment]:
+    """Files uploaded with a reply (the API's multipart body, the agent's composer) as the
+    attachments ``send_reply`` stores. The type is the one the browser or client declared, else
+    guessed from the name (``store_attachment``); downloads are served with ``nosniff``."""
+    limit = settings.HUB["MAX_REPLY_ATTACHMENT_BYTES"]
+    if sum(upload.size or 0 for upload in files) > limit:
+        # Refused before reading them into memory.
+        raise ServiceError(
+            gettext("The files are too large together (at most %(limit)s).")
+            % {"limit": filesizeformat(limit)},
+            field="attachments",
+        )
+    return [
+        InboundAttachment(
+            filename=upload.name or "attachment",
+            content_type=(upload.content_type or "").split(";")[0].strip().lower(),
+            content=upload.read(),
+        )
+        for upload in files
+    ]
+
+
 @dataclass(frozen=True)
 class ReplyCheck:
     allowed: bool
@@ -144,6 +200,8 @@ def send_reply(
     if not text and not attachments:
         raise ServiceError("A reply needs text or an attachment.", field="text")
     endpoint = conversation.endpoint
+    if attachments:
+        _check_attachments(endpoint, attachments)
     recipient = _checked_recipient(conversation, text)
     now = timezone.now()
     message = Message.objects.create(
