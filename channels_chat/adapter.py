@@ -23,9 +23,7 @@ class ChatAdapter(adapters.ChannelAdapter):
     channel = Channel.CHAT
     capabilities = adapters.Capabilities(
         max_text_length=5000,
-        # The widget shows text only: files on a reply are refused with the reason (the agent
-        # sends them on email instead) rather than delivered as text the visitor cannot open.
-        supports_media=False,
+        supports_media=True,  # files as signed download links in the widget (files.py)
         first_response_ttl=timedelta(minutes=2),
         next_response_ttl=timedelta(minutes=1),
         delivers_inline=True,  # a push over the channel layer: no need to wait for a worker

@@ -26,6 +26,8 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     # The visitor token lives this long (days); it is re-issued, same visitor, when half used.
     "TOKEN_MAX_AGE_DAYS": 400,
+    # A file link in a reply's payload works this long (seconds); a resync makes new ones.
+    "FILE_URL_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "MAX_MESSAGE_CHARS": 5000,
     # Larger HTTP bodies get 413, larger socket frames close the socket with 1009.
     "MAX_BODY_BYTES": 32 * 1024,

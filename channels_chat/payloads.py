@@ -1,10 +1,11 @@
-"""What the widget sees of a message: text and who said it, never notes, events, metadata, HTML
-or addresses."""
+"""What the widget sees of a message: text, who said it and the files of a reply, never notes,
+events, metadata, HTML or addresses."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from channels_chat.files import files_payload
 from hub.models import Message
 
 
@@ -46,4 +47,7 @@ def visitor_payload(message: Message) -> dict[str, Any]:
         data["answered"] = bool(chat.get("answered"))
     if message.direction == Message.Direction.OUTBOUND:
         data["seen"] = message.delivery_status == Message.DeliveryStatus.READ
+        files = files_payload(message)
+        if files:
+            data["files"] = files
     return data

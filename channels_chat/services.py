@@ -215,7 +215,7 @@ def history(visitor: Visitor, after: int = 0, limit: int = 100) -> dict[str, Any
     conversation = visitor_conversation(visitor)
     if conversation is None:
         return {"conversation_id": None, "messages": [], "cursor": after, "more": False}
-    items = visible_messages(visitor, conversation)
+    items = visible_messages(visitor, conversation).prefetch_related("attachments")
     if after > 0:
         recent = timezone.now() - RESYNC_OVERLAP
         rows = list(

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/pageview/leave/", views.page_leave, name="pageview-leave"),
     path("api/greeting/", views.greeting_shown, name="greeting"),
     path("api/details/", views.details, name="details"),
+    path("files/<str:token>/<str:name>", views.file, name="file"),
 ]

@@ -16,12 +16,13 @@ import json
 import logging
 
 from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
-from channels_chat import conf, greetings, origins, presence, ratelimit, services
+from channels_chat import conf, files, greetings, origins, presence, ratelimit, services
 from channels_chat.errors import ChatError
 from hub.models import Channel, Endpoint
 
@@ -193,6 +194,23 @@ def greeting_shown(request, body, endpoint, visitor):
 def details(request, body, endpoint, visitor):
     """The pre-chat form and the in-chat email form."""
     return services.capture_details(visitor, name=body.get("name", ""), email=body.get("email", ""))
+
+
+@require_GET
+def file(request, token: str, name: str):
+    """A file of a reply, for the link in the visitor's widget (see ``channels_chat.files``)."""
+    attachment = files.attachment_for(token)
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def demo(request):

@@ -1,6 +1,7 @@
 """The live chat in a real browser: Debian's Chromium (driven by Playwright) opens the demo page
 served by uvicorn, the visitor writes in the widget, an agent answers through the REST API, a real
-Celery worker delivers the reply over the channel layer, and it appears in the widget."""
+Celery worker delivers the reply over the channel layer, and it appears in the widget; a reply
+with a file appears as a download link that opens the file."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def hub_server(tmp_path):
         "HUB_CHAT_CONNECTS_PER_MINUTE_PER_IP": "0",
         "HUB_CHAT_REQUESTS_PER_MINUTE_PER_IP": "0",
         "HUB_CHAT_SESSIONS_PER_MINUTE_PER_IP": "0",
+        "MEDIA_ROOT": str(tmp_path / "media"),
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("web", "worker")}  # noqa: SIM115
@@ -143,6 +145,24 @@ def test_visitor_writes_agent_answers_through_the_api_and_the_widget_shows_it(
                     "reply not shown; worker log:\n" + logs["worker"].read_text()[-3000:]
                 ) from None
             assert page.locator(".m.out b").count() == 0  # text, never HTML
+
+            # A reply with a file: a download link named by its text, which opens the file.
+            pdf = b"%PDF-1.4\n% listino\n%%EOF\n"
+            name = "listino <img src=x onerror=alert(1)>.pdf"
+            response = requests.post(
+                f"{base}/api/v1/conversations/{conversation_id}/reply/",
+                data={"text": "Ecco il listino"},
+                files={"attachments": (name, pdf, "application/pdf")},
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
+            )
+            assert response.status_code == 201, response.text
+            link = page.locator(".m.out a.file")
+            sync_api.expect(link).to_contain_text(name, timeout=20_000)
+            assert page.locator(".m.out img").count() == 0  # the name is text, never HTML
+            download = page.request.get(link.get_attribute("href"))
+            assert download.status == 200 and download.body() == pdf
+            assert download.headers["content-disposition"].startswith("attachment")
             page.screenshot(path=str(output / "chat-widget.png"))
         finally:
             browser.close()

@@ -239,22 +239,3 @@ def test_the_composer_offers_a_file_field_and_posts_multipart(agent_client, emai
     page = agent_client.get(reverse("inbox:conversation", args=[email_reply.pk])).content.decode()
     assert 'type="file" name="attachments" multiple' in page
     assert 'hx-encoding="multipart/form-data"' in page and 'enctype="multipart/form-data"' in page
-
-
-def test_a_chat_reply_with_files_is_refused_as_the_widget_shows_text_only(agent_client, endpoints):
-    from channels_chat import services as chat_services
-
-    _, visitor = chat_services.start_session(endpoints["chat"])
-    message = chat_services.send_message(visitor, "Ciao, avete il listino?", "c1", "")
-    response = agent_client.post(
-        reverse("inbox:compose", args=[message.conversation_id]),
-        {
-            "mode": "reply",
-            "text": "Eccolo",
-            "attachments": _files(("l.pdf", PDF, "application/pdf"))[0],
-        },
-        **htmx(),
-    )
-    assert response.status_code == 422
-    assert "cannot carry files" in response.content.decode()
-    assert not Message.objects.filter(direction="out").exists()

@@ -94,6 +94,7 @@
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}" +
     ".m{max-width:85%;padding:8px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word;background:#fff;border:1px solid #e1e4ea;align-self:flex-start}" +
     ".m.in{align-self:flex-end;background:#2456d3;border-color:#2456d3}.m.in,.m.in *{color:#fff}.m.in a{color:#fff}" +
+    ".m a.file{display:block;margin-top:4px;color:inherit}.m a.file::before{content:'\\2193\\00a0'}" +
     ".m.pending{opacity:.6}.m.failed{border:2px dashed #d93025;cursor:pointer}.who{display:block;font-size:12px;opacity:.75}" +
     ".m form{margin-top:6px;display:flex;gap:6px}.m input{flex:1;min-width:0}" +
     ".status{min-height:18px;padding:0 12px;font-size:12px;color:#555;background:#f6f7f9}" +
@@ -177,6 +178,12 @@
     }
     logEl.insertBefore(node, logEl.firstChild);
   }
+  function fileSize(n) {
+    n = Number(n) || 0;
+    if (n < 1024) return n + " B";
+    if (n < 1048576) return Math.round(n / 1024) + " KB";
+    return (n / 1048576).toFixed(1) + " MB";
+  }
   function bubble(m) {
     var inbound = m.direction === "in";
     var node = el("div", { class: "m " + (inbound ? "in" : "out") + (m.greeting ? " greeting" : "") });
@@ -184,6 +191,14 @@
     var body = el("span", { class: "text" });
     linkify(body, m.text || "");
     node.appendChild(body);
+    (m.files || []).forEach(function (f) {
+      // A signed download link of the hub (a path), named by its text only.
+      if (typeof f.url !== "string" || f.url.charAt(0) !== "/") return;
+      node.appendChild(el("a", {
+        class: "file", href: HUB + f.url, download: "", rel: "noopener noreferrer nofollow",
+        text: f.name + " (" + fileSize(f.size) + ")"
+      }));
+    });
     if (m.form === "email") addEmailForm(node, m);
     return node;
   }
