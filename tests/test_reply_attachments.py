@@ -239,3 +239,108 @@ def test_the_composer_offers_a_file_field_and_posts_multipart(agent_client, emai
     page = agent_client.get(reverse("inbox:conversation", args=[email_reply.pk])).content.decode()
     assert 'type="file" name="attachments" multiple' in page
     assert 'hx-encoding="multipart/form-data"' in page and 'enctype="multipart/form-data"' in page
+
+
+# --- what each channel carries, checked before the reply is stored ------------------------------
+
+
+def _api_reply(agent, conversation, *named):
+    return client_for(agent).post(
+        _reply_url(conversation),
+        {"text": "files", "attachments": _files(*named)},
+        format="multipart",
+    )
+
+
+@pytest.fixture
+def whatsapp_conversation(endpoints):
+    return ingest(
+        inbound(endpoints["whatsapp"], "+393471112233", text="Mi mandi il PDF?")
+    ).conversation
+
+
+def test_whatsapp_takes_one_file_per_message(agent, whatsapp_conversation, settings):
+    settings.HUB_PUBLIC_URL = "https://hub.example"
+    response = _api_reply(
+        agent,
+        whatsapp_conversation,
+        ("a.pdf", PDF, "application/pdf"),
+        ("b.pdf", PDF, "application/pdf"),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "too_many_files"
+    assert not Message.objects.filter(direction="out").exists()
+    one = _api_reply(agent, whatsapp_conversation, ("a.pdf", PDF, "application/pdf"))
+    assert one.status_code == 201, one.content
+
+
+def test_mms_takes_at_most_5_mb_of_files(agent, sms_conversation, settings):
+    settings.HUB_PUBLIC_URL = "https://hub.example"
+    big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024)
+    response = _api_reply(agent, sms_conversation, ("big.pdf", big, "application/pdf"))
+    assert response.status_code == 422
+    assert response.json()["code"] == "files_too_large"
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_sms_files_need_the_public_url_twilio_fetches_them_from(
+    agent, sms_conversation, settings, on_commit
+):
+    settings.HUB_PUBLIC_URL = ""
+    refused = _api_reply(agent, sms_conversation, ("a.png", PNG, "image/png"))
+    assert refused.status_code == 422 and refused.json()["code"] == "no_public_url"
+    settings.HUB_PUBLIC_URL = "https://hub.example"
+    with on_commit():
+        sent = _api_reply(agent, sms_conversation, ("a.png", PNG, "image/png"))
+    assert sent.status_code == 201, sent.content
+    reply = Message.objects.get(pk=sent.json()["id"])
+    [media_url] = reply.local_deliveries.get().payload["media_urls"]
+    assert media_url.startswith("https://hub.example/")
+
+
+def test_send_reply_itself_checks_the_total_size(email_conversation, agent, settings):
+    """The service's own check (callers other than the upload helper reach it directly)."""
+    from hub.inbound import InboundAttachment
+    from hub.services import ServiceError, send_reply
+
+    settings.HUB = {**settings.HUB, "MAX_REPLY_ATTACHMENT_BYTES": 1000}
+    with pytest.raises(ServiceError) as refused:
+        send_reply(
+            email_conversation,
+            text="x",
+            author=agent,
+            attachments=[InboundAttachment("a.bin", "application/octet-stream", b"a" * 1001)],
+        )
+    assert refused.value.field == "attachments" and "too large" in refused.value.message
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_the_composer_refuses_an_empty_file_and_asks_to_attach_again(agent_client, email_reply):
+    response = agent_client.post(
+        reverse("inbox:compose", args=[email_reply.pk]),
+        {
+            "mode": "reply",
+            "text": "vuoto",
+            "attachments": _files(("e.pdf", b"", "application/pdf"))[0],
+        },
+        **htmx(),
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "empty" in page and "Attach the files again." in page
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_a_note_takes_no_files(agent_client, email_reply):
+    response = agent_client.post(
+        reverse("inbox:compose", args=[email_reply.pk]),
+        {
+            "mode": "note",
+            "text": "vedi file",
+            "attachments": _files(("n.pdf", PDF, "application/pdf"))[0],
+        },
+        **htmx(),
+    )
+    assert response.status_code == 422
+    assert "Notes take no files" in response.content.decode()
+    assert not Message.objects.filter(conversation=email_reply, kind="note").exists()

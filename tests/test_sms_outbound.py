@@ -240,23 +240,33 @@ def test_mms_media_go_out_as_signed_expiring_urls(client, sms, http_mock, on_com
     assert client.get(tampered).status_code == 404
 
 
-def test_media_need_a_public_url(client, sms, settings, on_commit):
+def test_media_need_a_public_url(client, sms, settings):
+    """Refused before the reply is stored; and a reply stored while the URL was set fails its
+    delivery with the reason if the URL is gone by then (no media Twilio cannot fetch)."""
     conversation = receive(client, sms)
     settings.HUB_PUBLIC_URL = ""
     picture = InboundAttachment("a.png", "image/png", b"png")
-    with on_commit():
-        reply = send_reply(conversation, text="x", attachments=[picture])
+    with pytest.raises(adapters.OutboundRefused) as refused:
+        send_reply(conversation, text="x", attachments=[picture])
+    assert refused.value.code == "no_public_url"
+    assert not Message.objects.filter(direction="out").exists()
+
+    settings.HUB_PUBLIC_URL = "https://hub.example"
+    reply = send_reply(conversation, text="x", attachments=[picture])
+    settings.HUB_PUBLIC_URL = ""
+    assert attempt_delivery(reply.pk, 0) == "failed"
     reply.refresh_from_db()
     assert reply.delivery_status == "failed" and "HUB_PUBLIC_URL" in reply.delivery_error
 
 
-def test_whatsapp_takes_one_file_per_message(client, whatsapp, on_commit):
+def test_whatsapp_takes_one_file_per_message(client, whatsapp, settings):
     conversation = receive(client, whatsapp)
+    settings.HUB_PUBLIC_URL = "https://hub.example"  # after the signed webhook: its URL
     files = [InboundAttachment(f"{i}.png", "image/png", b"png") for i in range(2)]
-    with on_commit():
-        reply = send_reply(conversation, text="x", attachments=files)
-    reply.refresh_from_db()
-    assert reply.delivery_status == "failed" and "one file per message" in reply.delivery_error
+    with pytest.raises(adapters.OutboundRefused) as refused:
+        send_reply(conversation, text="x", attachments=files)
+    assert refused.value.code == "too_many_files" and "WhatsApp" in refused.value.reason
+    assert not Message.objects.filter(direction="out").exists()
 
 
 # --- rules before sending ------------------------------------------------------------------------

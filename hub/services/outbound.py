@@ -95,8 +95,11 @@ def _checked_recipient(conversation: Conversation, text: str) -> Identity:
     return recipient
 
 
-def _check_attachments(endpoint: Endpoint, attachments: Sequence[InboundAttachment]) -> None:
-    """Files on a reply: within the count and size limits, on a channel that carries files."""
+def _check_attachments(
+    conversation: Conversation, attachments: Sequence[InboundAttachment]
+) -> None:
+    """Files on a reply: within the hub's count and size limits (field errors), and what the
+    channel carries (``OutboundRefused`` with its reason), before anything is stored."""
     limits = settings.HUB
     if len(attachments) > limits["MAX_REPLY_ATTACHMENTS"]:
         raise ServiceError(
@@ -104,6 +107,8 @@ def _check_attachments(endpoint: Endpoint, attachments: Sequence[InboundAttachme
             % {"count": limits["MAX_REPLY_ATTACHMENTS"]},
             field="attachments",
         )
+    if any(not item.content for item in attachments):
+        raise ServiceError(gettext("An attached file is empty."), field="attachments")
     total = sum(len(item.content) for item in attachments)
     if total > limits["MAX_REPLY_ATTACHMENT_BYTES"]:
         raise ServiceError(
@@ -115,15 +120,10 @@ def _check_attachments(endpoint: Endpoint, attachments: Sequence[InboundAttachme
             field="attachments",
         )
     try:
-        supports_media = adapters.get_adapter(endpoint.channel).capabilities.supports_media
+        adapter = adapters.get_adapter(conversation.endpoint.channel)
     except LookupError:
-        supports_media = False
-    if not supports_media:
-        raise adapters.OutboundRefused(
-            gettext("%(channel)s cannot carry files: send them on another channel.")
-            % {"channel": endpoint.get_channel_display()},
-            code="no_media",
-        )
+        adapter = adapters.ChannelAdapter()
+    adapter.validate_attachments(conversation, len(attachments), total)
 
 
 def uploaded_attachments(files: Sequence[UploadedFile]) -> list[InboundAttachment]:
@@ -201,7 +201,7 @@ def send_reply(
         raise ServiceError("A reply needs text or an attachment.", field="text")
     endpoint = conversation.endpoint
     if attachments:
-        _check_attachments(endpoint, attachments)
+        _check_attachments(conversation, attachments)
     recipient = _checked_recipient(conversation, text)
     now = timezone.now()
     message = Message.objects.create(
