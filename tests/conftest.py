@@ -40,10 +40,15 @@ def redis_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_the_async_tests_connection(django_db_setup):
+def _close_the_async_tests_connection(request):
     """Async tests run their database work through ``sync_to_async`` in asgiref's one thread,
     whose connection nothing closes (a request or a socket's handler would): closed at the end,
-    before the test database is dropped, which an open session would stop."""
+    before the test database is dropped, which an open session would stop. (Set up after the
+    test database, so torn down before it; only when some selected test uses it.)"""
+    if not any("django_db_setup" in item.fixturenames for item in request.session.items):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
     yield
     from asgiref.sync import SyncToAsync
     from django.db import connections
