@@ -3,38 +3,31 @@
 The widget runs on the customer's site and authenticates with its visitor token, which a plain
 link cannot carry. So each file of a message the visitor may read (``services.visible_messages``)
 gets a signed, expiring URL in that message's payload, made afresh whenever the payload is: the
-signature is the authorisation, as for the media URLs Twilio fetches. The download is served as
-an attachment with ``nosniff``, never rendered on the hub's origin.
+signature is the authorisation, as for the media URLs Twilio fetches (both through
+``hub.files``). The download is served as an attachment, inert on the hub's origin.
 """
 
 from __future__ import annotations
 
-import re
-
-from django.core import signing
 from django.urls import reverse
 
 from channels_chat import conf
+from hub import files
 from hub.models import Attachment, Message
 
 _SALT = "channels_chat.files"
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def file_path(attachment: Attachment) -> str:
     """The path (below the hub's origin) the widget downloads ``attachment`` from."""
-    token = signing.dumps(attachment.pk, salt=_SALT, compress=True)
-    name = _SAFE_NAME.sub("_", attachment.filename)[:100] or "file"
-    return reverse("channels_chat:file", args=[token, name])
+    token = files.sign(attachment, _SALT)
+    return reverse("channels_chat:file", args=[token, files.safe_filename(attachment.filename)])
 
 
 def attachment_for(token: str) -> Attachment | None:
     """The attachment a valid, unexpired token names, if it is still a file of a reply."""
-    try:
-        pk = signing.loads(token, salt=_SALT, max_age=int(conf.setting("FILE_URL_MAX_AGE_SECONDS")))
-    except signing.BadSignature:  # also SignatureExpired
-        return None
-    if not isinstance(pk, int):
+    pk = files.signed_id(token, _SALT, int(conf.setting("FILE_URL_MAX_AGE_SECONDS")))
+    if pk is None:
         return None
     return (
         Attachment.objects.filter(

@@ -16,7 +16,7 @@ import json
 import logging
 
 from django.db import DatabaseError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from channels_chat import conf, files, greetings, origins, presence, ratelimit, services
 from channels_chat.errors import ChatError
+from hub.files import file_response
 from hub.models import Channel, Endpoint
 
 logger = logging.getLogger(__name__)
@@ -202,15 +203,7 @@ def file(request, token: str, name: str):
     attachment = files.attachment_for(token)
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return file_response(attachment, cache_control="private, max-age=3600")
 
 
 def demo(request):

@@ -22,10 +22,10 @@ import socket
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from django.core import signing
 from django.urls import reverse
 
 from channels_sms import conf
+from hub import files
 
 MAX_REDIRECTS = 5
 _SIGNING_SALT = "channels_sms.media"
@@ -132,14 +132,10 @@ def media_filenames(media: list[dict[str, str]]) -> list[str]:
 
 def signed_media_url(attachment) -> str:
     """A public URL Twilio can fetch ``attachment`` from, valid ``TWILIO_MEDIA_URL_MAX_AGE``."""
-    token = signing.dumps(attachment.pk, salt=_SIGNING_SALT, compress=True)
-    name = _SAFE_NAME.sub("_", attachment.filename)[:100] or "file"
+    token = files.sign(attachment, _SIGNING_SALT)
+    name = files.safe_filename(attachment.filename)
     return conf.public_base_url() + reverse("channels_sms:media", args=[token, name])
 
 
 def attachment_id_from_token(token: str) -> int | None:
-    try:
-        value = signing.loads(token, salt=_SIGNING_SALT, max_age=conf.media_url_max_age())
-    except signing.BadSignature:  # also SignatureExpired
-        return None
-    return value if isinstance(value, int) else None
+    return files.signed_id(token, _SIGNING_SALT, conf.media_url_max_age())

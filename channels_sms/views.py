@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from django.http import (
-    FileResponse,
     Http404,
     HttpResponse,
     HttpResponseBadRequest,
@@ -20,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from channels_sms import media, services, signature
+from hub.files import file_response
 from hub.models import Attachment
 
 logger = logging.getLogger(__name__)
@@ -85,12 +85,4 @@ def signed_media(request, token: str, filename: str):
     )
     if attachment is None:
         raise Http404("Unknown or expired media link.")
-    response = FileResponse(
-        attachment.file.open("rb"),
-        filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return file_response(attachment, as_attachment=False, cache_control="private, no-store")

@@ -6,10 +6,11 @@ import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hub import selectors
+from hub.files import file_response
 from hub.models import Attachment
 
 # Shown in the browser; anything else downloads. Never text/html or SVG (script carriers).
@@ -51,12 +52,8 @@ def attachment_download(request, pk: int):
     if not visible.exists():
         raise Http404
     inline = attachment.content_type in INLINE_TYPES
-    response = FileResponse(
-        attachment.file.open("rb"),
+    return file_response(
+        attachment,
         as_attachment=not inline,
-        filename=attachment.filename,
         content_type=attachment.content_type if inline else "application/octet-stream",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
