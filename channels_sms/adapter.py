@@ -116,8 +116,8 @@ class _TwilioAdapter(adapters.ChannelAdapter):
         email = conversation.contact.identities.filter(kind=Identity.Kind.EMAIL).first()
         return email.value if email is not None else ""
 
-    def validate_attachments(self, conversation, count: int, size: int) -> None:
-        super().validate_attachments(conversation, count, size)
+    def validate_attachments(self, endpoint, count: int, size: int) -> None:
+        super().validate_attachments(endpoint, count, size)
         if not conf.public_base_url():
             raise adapters.OutboundRefused(
                 gettext("Set HUB_PUBLIC_URL so that Twilio can fetch the files."),
@@ -133,15 +133,14 @@ class _TwilioAdapter(adapters.ChannelAdapter):
         to = f"{self.address_prefix}{message.recipient_identity.value}"
         sender = f"{self.address_prefix}{endpoint.address}"
         attachments = list(message.attachments.order_by("id"))
-        if attachments and self.channel == Channel.WHATSAPP and len(attachments) > 1:
-            raise adapters.DeliveryError(
-                "WhatsApp carries one file per message: send the files in separate replies.",
-                permanent=True,
-            )
-        if attachments and not conf.public_base_url():
-            raise adapters.DeliveryError(
-                "Set HUB_PUBLIC_URL so that Twilio can fetch the attachments.", permanent=True
-            )
+        if attachments:
+            # Checked when the reply was stored; HUB_PUBLIC_URL may have gone since.
+            try:
+                self.validate_attachments(
+                    endpoint, len(attachments), sum(item.size for item in attachments)
+                )
+            except adapters.OutboundRefused as refused:
+                raise adapters.DeliveryError(refused.reason, permanent=True) from refused
         media_urls = [signed_media_url(attachment) for attachment in attachments]
         callback = status_callback_url(message)
         credentials = conf.twilio_credentials(endpoint)

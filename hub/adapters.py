@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from crm.models import Identity
-    from hub.models import Conversation, Message
+    from hub.models import Conversation, Endpoint, Message
 
 
 class DeliveryError(Exception):
@@ -81,24 +81,22 @@ class ChannelAdapter:
     channel: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def validate_attachments(self, conversation: Conversation, count: int, size: int) -> None:
+    def validate_attachments(self, endpoint: Endpoint, count: int, size: int) -> None:
         """Raise ``OutboundRefused`` when the channel cannot carry ``count`` files of ``size``
-        bytes together on a reply (checked before it is stored). The default applies the
-        capabilities' limits; adapters add their own conditions."""
+        bytes together on a reply: before it is stored (``send_reply``), and again by adapters
+        at delivery. The default applies the capabilities' limits; adapters add conditions."""
         capabilities = self.capabilities
+        channel = endpoint.get_channel_display()
         if not capabilities.supports_media:
             raise OutboundRefused(
                 gettext("%(channel)s cannot carry files: send them on another channel.")
-                % {"channel": conversation.endpoint.get_channel_display()},
+                % {"channel": channel},
                 code="no_media",
             )
         if capabilities.max_attachments is not None and count > capabilities.max_attachments:
             raise OutboundRefused(
                 gettext("%(channel)s carries at most %(count)d file(s) per message.")
-                % {
-                    "channel": conversation.endpoint.get_channel_display(),
-                    "count": capabilities.max_attachments,
-                },
+                % {"channel": channel, "count": capabilities.max_attachments},
                 code="too_many_files",
             )
         limit = capabilities.max_attachment_bytes
@@ -106,7 +104,7 @@ class ChannelAdapter:
             raise OutboundRefused(
                 gettext("Too large for %(channel)s: %(size)s of files, at most %(limit)s.")
                 % {
-                    "channel": conversation.endpoint.get_channel_display(),
+                    "channel": channel,
                     "size": filesizeformat(size),
                     "limit": filesizeformat(limit),
                 },

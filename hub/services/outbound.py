@@ -110,34 +110,29 @@ def _check_attachments(
     if any(not item.content for item in attachments):
         raise ServiceError(gettext("An attached file is empty."), field="attachments")
     total = sum(len(item.content) for item in attachments)
-    if total > limits["MAX_REPLY_ATTACHMENT_BYTES"]:
-        raise ServiceError(
-            gettext("The files are too large together (%(size)s; at most %(limit)s).")
-            % {
-                "size": filesizeformat(total),
-                "limit": filesizeformat(limits["MAX_REPLY_ATTACHMENT_BYTES"]),
-            },
-            field="attachments",
-        )
+    _check_total_size(total)
     try:
         adapter = adapters.get_adapter(conversation.endpoint.channel)
     except LookupError:
         adapter = adapters.ChannelAdapter()
-    adapter.validate_attachments(conversation, len(attachments), total)
+    adapter.validate_attachments(conversation.endpoint, len(attachments), total)
+
+
+def _check_total_size(total: int) -> None:
+    limit = settings.HUB["MAX_REPLY_ATTACHMENT_BYTES"]
+    if total > limit:
+        raise ServiceError(
+            gettext("The files are too large together (%(size)s; at most %(limit)s).")
+            % {"size": filesizeformat(total), "limit": filesizeformat(limit)},
+            field="attachments",
+        )
 
 
 def uploaded_attachments(files: Sequence[UploadedFile]) -> list[InboundAttachment]:
     """Files uploaded with a reply (the API's multipart body, the agent's composer) as the
     attachments ``send_reply`` stores. The type is the one the browser or client declared, else
     guessed from the name (``store_attachment``); downloads are served with ``nosniff``."""
-    limit = settings.HUB["MAX_REPLY_ATTACHMENT_BYTES"]
-    if sum(upload.size or 0 for upload in files) > limit:
-        # Refused before reading them into memory.
-        raise ServiceError(
-            gettext("The files are too large together (at most %(limit)s).")
-            % {"limit": filesizeformat(limit)},
-            field="attachments",
-        )
+    _check_total_size(sum(upload.size or 0 for upload in files))  # before reading them
     return [
         InboundAttachment(
             filename=upload.name or "attachment",
