@@ -33,6 +33,15 @@ def _reply_url(conversation) -> str:
     return f"/api/v1/conversations/{conversation.pk}/reply/"
 
 
+def _compose(client, conversation, text: str, file: tuple[str, bytes, str], mode: str = "reply"):
+    """The agent UI's composer, posted as htmx does, with one file."""
+    return client.post(
+        reverse("inbox:compose", args=[conversation.pk]),
+        {"mode": mode, "text": text, "attachments": _files(file)[0]},
+        **htmx(),
+    )
+
+
 @pytest.fixture
 def email_reply(settings, email_conversation, on_commit):
     """Deliveries through Django's in-memory mail backend, so the test reads the real email."""
@@ -193,14 +202,8 @@ def test_the_schema_documents_the_multipart_reply(agent):
 
 def test_the_composer_sends_files_with_the_reply(agent_client, email_reply, on_commit):
     with on_commit():
-        response = agent_client.post(
-            reverse("inbox:compose", args=[email_reply.pk]),
-            {
-                "mode": "reply",
-                "text": "In allegato il reso.",
-                "attachments": _files(("reso.pdf", PDF, "application/pdf"))[0],
-            },
-            **htmx(),
+        response = _compose(
+            agent_client, email_reply, "In allegato il reso.", ("reso.pdf", PDF, "application/pdf")
         )
     assert response.status_code == 200
     reply = Message.objects.get(conversation=email_reply, direction="out")
@@ -209,25 +212,15 @@ def test_the_composer_sends_files_with_the_reply(agent_client, email_reply, on_c
 
 
 def test_the_composer_takes_files_without_text(agent_client, email_reply):
-    response = agent_client.post(
-        reverse("inbox:compose", args=[email_reply.pk]),
-        {"mode": "reply", "text": "", "attachments": _files(("a.pdf", PDF, "application/pdf"))[0]},
-        **htmx(),
-    )
+    response = _compose(agent_client, email_reply, "", ("a.pdf", PDF, "application/pdf"))
     assert response.status_code == 200
     assert Message.objects.get(conversation=email_reply, direction="out").attachments.count() == 1
 
 
 def test_the_composer_shows_why_files_are_refused(agent_client, email_reply, settings):
     settings.HUB = {**settings.HUB, "MAX_REPLY_ATTACHMENT_BYTES": 100}
-    response = agent_client.post(
-        reverse("inbox:compose", args=[email_reply.pk]),
-        {
-            "mode": "reply",
-            "text": "con file",
-            "attachments": _files(("big.pdf", b"x" * 500, "application/pdf"))[0],
-        },
-        **htmx(),
+    response = _compose(
+        agent_client, email_reply, "con file", ("big.pdf", b"x" * 500, "application/pdf")
     )
     assert response.status_code == 422
     page = response.content.decode()
@@ -316,15 +309,7 @@ def test_send_reply_itself_checks_the_total_size(email_conversation, agent, sett
 
 
 def test_the_composer_refuses_an_empty_file_and_asks_to_attach_again(agent_client, email_reply):
-    response = agent_client.post(
-        reverse("inbox:compose", args=[email_reply.pk]),
-        {
-            "mode": "reply",
-            "text": "vuoto",
-            "attachments": _files(("e.pdf", b"", "application/pdf"))[0],
-        },
-        **htmx(),
-    )
+    response = _compose(agent_client, email_reply, "vuoto", ("e.pdf", b"", "application/pdf"))
     assert response.status_code == 422
     page = response.content.decode()
     assert "empty" in page and "Attach the files again." in page
@@ -332,14 +317,8 @@ def test_the_composer_refuses_an_empty_file_and_asks_to_attach_again(agent_clien
 
 
 def test_a_note_takes_no_files(agent_client, email_reply):
-    response = agent_client.post(
-        reverse("inbox:compose", args=[email_reply.pk]),
-        {
-            "mode": "note",
-            "text": "vedi file",
-            "attachments": _files(("n.pdf", PDF, "application/pdf"))[0],
-        },
-        **htmx(),
+    response = _compose(
+        agent_client, email_reply, "vedi file", ("n.pdf", PDF, "application/pdf"), mode="note"
     )
     assert response.status_code == 422
     assert "Notes take no files" in response.content.decode()
