@@ -101,6 +101,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "last_inbound_at",
         "last_outbound_at",
         "resolved_at",
+        "merged_into",
         "created_at",
         "updated_at",
     ]
@@ -109,7 +110,7 @@ class ConversationAdmin(admin.ModelAdmin):
         return False  # conversations are opened by ingest, not by hand
 
     inlines = [TimelineInline]
-    actions = ["assign_to_me", "resolve_selected", "reopen_selected"]
+    actions = ["assign_to_me", "resolve_selected", "reopen_selected", "merge_selected"]
     date_hierarchy = "last_activity_at"
     show_full_result_count = False
 
@@ -158,6 +159,31 @@ class ConversationAdmin(admin.ModelAdmin):
             queryset,
             lambda c: services.reopen(c, by=request.user),
             lambda n: ngettext("%d conversation reopened.", "%d conversations reopened.", n) % n,
+        )
+
+    @admin.action(description=_("Merge into the oldest selected (same contact)"))
+    def merge_selected(self, request, queryset):
+        conversations = list(queryset.filter(merged_into__isnull=True).order_by("created_at", "pk"))
+        if len(conversations) < 2 or len({c.contact_id for c in conversations}) != 1:
+            self.message_user(
+                request,
+                _("Select two or more conversations of the same contact, not merged yet."),
+                messages.ERROR,
+            )
+            return
+        keep = conversations[0]
+        self._each(
+            request,
+            conversations[1:],
+            lambda c: services.merge_conversations(keep, c, by=request.user),
+            lambda n: (
+                ngettext(
+                    "%(count)d conversation merged into #%(id)d.",
+                    "%(count)d conversations merged into #%(id)d.",
+                    n,
+                )
+                % {"count": n, "id": keep.pk}
+            ),
         )
 
 

@@ -149,6 +149,16 @@ class Conversation(PreparedSave, models.Model):
     snoozed_until = models.DateTimeField(null=True, blank=True)
     # The earliest moment the SLA sweep has something to do here (derived in save()).
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Set when this conversation's messages were moved into another one (a late message showed
+    # that both are one thread, or an agent merged them); it stays, resolved, as a pointer.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_conversations",
+    )
     last_activity_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)

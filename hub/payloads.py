@@ -30,6 +30,7 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "last_activity_at": _iso(conversation.last_activity_at),
         "created_at": _iso(conversation.created_at),
         "resolved_at": _iso(conversation.resolved_at),
+        "merged_into_id": conversation.merged_into_id,
     }
 
 

@@ -139,13 +139,19 @@ def event_text(item: Message, users: dict[int, object]) -> str:
         if "team_id" in meta:
             return _("Escalated to another team")
         return _("Priority raised")
+    elif kind == "conversation_merged" and isinstance(meta.get("merged"), int):
+        return _("Conversation #%(id)d merged into this one") % {"id": meta["merged"]}
+    elif kind == "merged_into" and isinstance(meta.get("into"), int):
+        return _("Merged into conversation #%(id)d") % {"id": meta["into"]}
     elif kind == "auto_reply_received":
         return _("Automatic reply received; the conversation stays resolved.")
     return item.text or kind.replace("_", " ")
 
 
 def _reason_text(reason: str) -> str:
-    return {"resolved": _("resolved"), "reply": _("reply")}.get(reason, reason)
+    return {"resolved": _("resolved"), "reply": _("reply"), "merged": _("merged")}.get(
+        reason, reason
+    )
 
 
 def _translated_team(text: str) -> str:

@@ -143,6 +143,7 @@ def test_route_list_covers_the_api():
         ("post", f"{CONVERSATIONS}1/resolve/"),
         ("post", f"{CONVERSATIONS}1/reopen/"),
         ("post", f"{CONVERSATIONS}1/snooze/"),
+        ("post", f"{CONVERSATIONS}1/merge/"),
         ("get", CONTACTS),
         ("post", CONTACTS),
         ("get", f"{CONTACTS}1/"),

@@ -128,10 +128,12 @@ def test_unrelated_messages_stay_apart(support):
     assert one.conversation_id != two.conversation_id
 
 
-def _threads(seed: int, count: int) -> list[tuple[str, bytes]]:
+def _threads(seed: int, count: int, *, with_references: bool = True) -> list[tuple[str, bytes]]:
     """``count`` messages in threads as mail clients write them (References: the parent's
     References plus the parent's Message-ID), each (thread name, raw bytes), in writing order.
-    Six people, each with several threads of their own."""
+    Six people, each with several threads of their own. ``with_references=False``: only
+    In-Reply-To, as some clients and gateways write (then a message that arrives late is the
+    only link between the messages before and after it)."""
     rng = random.Random(seed)
     start = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
     written: list[dict] = []
@@ -149,7 +151,8 @@ def _threads(seed: int, count: int) -> list[tuple[str, bytes]]:
         references = [*parent["references"], parent["id"]] if parent else []
         if parent:
             message["In-Reply-To"] = parent["id"]
-            message["References"] = " ".join(references)
+            if with_references:
+                message["References"] = " ".join(references)
         message.set_content(f"Messaggio {n}: è così, perché?")
         entry = {
             "id": message["Message-ID"],
@@ -172,9 +175,10 @@ def _partition(support) -> set[frozenset[str]]:
     return {frozenset(group) for group in groups.values()}
 
 
+@pytest.mark.parametrize("references", [True, False], ids=["references", "in-reply-to-only"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_any_arrival_order_gives_the_same_threads(support, seed):
-    messages = _threads(seed, 40)
+def test_any_arrival_order_gives_the_same_threads(support, seed, references):
+    messages = _threads(seed, 40, with_references=references)
     expected = {
         frozenset(raw.split(b"Message-ID: <", 1)[1].split(b">", 1)[0].decode() for _, raw in group)
         for _, group in itertools.groupby(sorted(messages, key=lambda m: m[0]), key=lambda m: m[0])
@@ -215,3 +219,16 @@ def test_the_migration_fills_the_references_of_stored_email(support):
     ) == ["old-parent@example.it", "old-root@example.it"]
     parent = ingest(mail(message_id="<old-parent@example.it>"))
     assert parent.conversation_id == older.conversation_id
+
+
+def test_a_late_message_joins_the_threads_before_and_after_it(support):
+    """C answers B and B answers A, by In-Reply-To only; C, then A, then B arrive. A and C
+    were apart until B came: B's arrival joins them into one conversation."""
+    answer = ingest(mail(message_id="<c@example.it>", In_Reply_To="<b@example.it>"))
+    first = ingest(mail(message_id="<a@example.it>"))
+    assert answer.conversation_id != first.conversation_id
+    bridge = ingest(mail(message_id="<b@example.it>", In_Reply_To="<a@example.it>"))
+    assert bridge.conversation_id == first.conversation_id
+    assert set(
+        Message.objects.filter(kind=Message.Kind.MESSAGE).values_list("conversation_id", flat=True)
+    ) == {first.conversation_id}

@@ -134,8 +134,8 @@ def _int(value) -> int | None:
     return None if value is None else int(value)
 
 
-def _id(source: str) -> serializers.IntegerField:
-    return serializers.IntegerField(source=source, read_only=True, allow_null=True)
+def _id(source: str, **kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(source=source, read_only=True, allow_null=True, **kwargs)
 
 
 def _when(**kwargs) -> serializers.DateTimeField:
@@ -208,6 +208,10 @@ class ConversationSerializer(serializers.Serializer):
     created_at = _when()
     updated_at = _when()
     resolved_at = _when()
+    merged_into = _id(
+        "merged_into_id",
+        help_text="Set when this conversation's messages were moved into that conversation.",
+    )
 
     def to_representation(self, instance):
         return conversation_representation(instance)
@@ -238,6 +242,7 @@ def conversation_representation(conversation: Conversation) -> dict:
         "created_at": when(conversation.created_at, zone),
         "updated_at": when(conversation.updated_at, zone),
         "resolved_at": when(conversation.resolved_at, zone),
+        "merged_into": _int(conversation.merged_into_id),
     }
 
 
@@ -376,6 +381,14 @@ class AssignSerializer(serializers.Serializer):
         if "assignee" not in attrs and "team" not in attrs:
             raise serializers.ValidationError("Give an assignee (or null) and/or a team.")
         return attrs
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(
+        min_value=1,
+        help_text="Id of the conversation that keeps the messages (same contact); this one "
+        "stays, resolved, pointing to it.",
+    )
 
 
 class SnoozeSerializer(serializers.Serializer):

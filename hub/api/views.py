@@ -222,6 +222,19 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         conversation = services.reopen(self.get_object(), by=request.user)
         return self._conversation_response(conversation)
 
+    @extend_schema(request=s.MergeSerializer, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        """Move this conversation's timeline into ``into`` (one thread split in two)."""
+        merged = self.get_object()
+        body = s.MergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        keep = self.get_queryset().filter(pk=body.validated_data["into"]).first()
+        if keep is None:
+            raise ValidationError({"into": ["No such conversation."]})
+        keep = services.merge_conversations(keep, merged, by=request.user)
+        return self._conversation_response(keep)
+
     @extend_schema(request=s.HandoffSerializer, responses=s.ConversationSerializer)
     @action(detail=True, methods=["post"])
     def handoff(self, request, pk=None):

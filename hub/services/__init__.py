@@ -4,6 +4,7 @@ from hub.services.channel_actions import agent_typing, request_email
 from hub.services.conversations import add_note, assign, mark_pending, reopen, resolve, snooze
 from hub.services.errors import ServiceError
 from hub.services.ingestion import IngestOutcome, ingest, ingest_with_outcome
+from hub.services.merge import merge_conversations
 from hub.services.outbound import (
     check_reply,
     deliver,
@@ -23,6 +24,7 @@ __all__ = [
     "ingest",
     "ingest_with_outcome",
     "mark_pending",
+    "merge_conversations",
     "reopen",
     "request_email",
     "resolve",

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hub.models import Conversation, Message, Team
 from hub.payloads import conversation_payload, message_payload
@@ -23,6 +24,15 @@ User = get_user_model()
 
 def _locked(conversation: Conversation) -> Conversation:
     return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _refuse_merged(conversation: Conversation) -> None:
+    if conversation.merged_into_id:
+        raise ServiceError(
+            gettext("This conversation was merged into #%(id)d.")
+            % {"id": conversation.merged_into_id},
+            code="conflict",
+        )
 
 
 def conversation_changed(conversation: Conversation, changes: dict) -> None:
@@ -40,6 +50,7 @@ def add_note(conversation: Conversation, *, author, text: str) -> Message:
     if not text:
         raise ServiceError("A note needs some text.", field="text")
     conversation = _locked(conversation)
+    _refuse_merged(conversation)
     note = Message.objects.create(
         conversation=conversation,
         kind=Message.Kind.NOTE,
@@ -126,6 +137,7 @@ def _reopen(conversation: Conversation, *, by=None, reason: str = "") -> str:
 @transaction.atomic
 def reopen(conversation: Conversation, *, by=None) -> Conversation:
     conversation = _locked(conversation)
+    _refuse_merged(conversation)
     if conversation.status == Conversation.Status.OPEN:
         return conversation
     previous = _reopen(conversation, by=by, reason="manual")

@@ -34,7 +34,7 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, realtime, webhooks
+from hub.services import clock, merge, realtime, webhooks
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
 from hub.services.policies import policy_for
@@ -90,6 +90,26 @@ _answering = PreparedQuery(
     channel=str,
     endpoint_id=int,
     contact_id=int,
+)
+# Other conversations of a contact on an endpoint holding an answer to ``provider_message_id``
+# that arrived before it: the message now stored links them to its own conversation.
+_answers_elsewhere = PreparedQuery(
+    lambda provider_message_id, channel, endpoint_id, contact_id, conversation_id: (
+        MessageReference.objects.filter(
+            channel=channel,
+            provider_message_id=provider_message_id,
+            message__endpoint_id=endpoint_id,
+            message__conversation__contact_id=contact_id,
+        )
+        .exclude(message__conversation_id=conversation_id)
+        .order_by("message__conversation_id")
+        .values_list("message__conversation_id", flat=True)
+    ),
+    provider_message_id=str,
+    channel=str,
+    endpoint_id=int,
+    contact_id=int,
+    conversation_id=int,
 )
 # The latest conversation of a contact on an endpoint: the thread of chat, SMS, WhatsApp, API.
 _latest_on_endpoint = PreparedQuery(
@@ -176,8 +196,15 @@ def _references(inbound: InboundMessage) -> list[str]:
 def _threaded_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
 ) -> Conversation | None:
-    """The conversation the message's threading hints point to, if any, locked. ``refs``: the
-    message ids it answers (``_references``)."""
+    """The conversation the message's threading hints point to, if any, locked; where that
+    one was merged, the one it was merged into. ``refs``: the message ids it answers
+    (``_references``)."""
+    return merge.followed(_hinted_conversation(inbound, contact, refs, new_person=new_person))
+
+
+def _hinted_conversation(
+    inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
+) -> Conversation | None:
     endpoint = inbound.endpoint
     capabilities = _capabilities(endpoint.channel)
     locked = Conversation.objects.select_for_update(of=("self",))
@@ -302,6 +329,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     for item in inbound.attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
     message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
+    if not created and conversation.contact_id == contact.pk:
+        _join_answers(inbound, conversation, contact)
 
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
@@ -340,6 +369,32 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
+
+
+def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: Contact) -> None:
+    """Merge into ``conversation`` the person's other conversations on this endpoint that
+    hold an answer to this message: it arrived after its answers, which could not find it, and
+    after the message it answers, which it found. (A conversation opened by this message has
+    no such answers: the threading looked for them first.) Only the same person's: an id any
+    sender can name must not join two people's mail."""
+    endpoint = inbound.endpoint
+    if not (inbound.provider_message_id and _capabilities(endpoint.channel).threads_by_references):
+        return
+    others = set(
+        _answers_elsewhere.list(
+            provider_message_id=inbound.provider_message_id[:255],
+            channel=endpoint.channel,
+            endpoint_id=endpoint.pk,
+            contact_id=contact.pk,
+            conversation_id=conversation.pk,
+        )
+    )
+    for other in (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(pk__in=sorted(others), merged_into__isnull=True)
+        .order_by("pk")
+    ):
+        merge.merge_into(conversation, other, reason="a late message links the two threads")
 
 
 def store_attachment(

@@ -84,6 +84,12 @@ def _last_sender_on(conversation: Conversation, endpoint: Endpoint) -> Identity 
 
 def _checked_recipient(conversation: Conversation, text: str) -> Identity:
     """The reply's recipient, or ``OutboundRefused`` with the reason the channel refuses it."""
+    if conversation.merged_into_id:
+        raise adapters.OutboundRefused(
+            gettext("This conversation was merged into #%(id)d: reply there.")
+            % {"id": conversation.merged_into_id},
+            code="merged",
+        )
     endpoint = conversation.endpoint
     recipient = recipient_identity(conversation, endpoint)
     if recipient is None:
