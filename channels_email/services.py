@@ -37,6 +37,7 @@ from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub import config_cache
+from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment, InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import update_delivery_status
@@ -348,7 +349,7 @@ def _ingest(
     # One transaction per message. When the hub's ingest is the only thing that writes (no one
     # else on To/Cc, nothing skipped, no bounce), its own transaction is that one: a savepoint
     # inside ours would only cost two more round trips.
-    with transaction.atomic() if (others or skipped or hard_bounces) else nullcontext():
+    with atomic_with_files() if (others or skipped or hard_bounces) else nullcontext():
         return _store(parsed, visible, html, attachments, skipped, meta, endpoint, token,
                       provider_id, historical, others, hard_bounces)  # fmt: skip
 

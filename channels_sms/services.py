@@ -27,6 +27,7 @@ from crm.identities import InvalidIdentity, normalise, normalise_phone
 from crm.models import Identity
 from crm.services import IdentityTaken, add_identity, find_identity, resolve_identity
 from hub import selectors
+from hub.files import atomic_with_files
 from hub.inbound import InboundMessage
 from hub.models import Channel, Endpoint, Message
 from hub.payloads import message_payload
@@ -183,7 +184,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
         metadata=parsed.metadata,
         awaits_reply=action is None,  # STOP / START ask nothing of an agent
     )
-    with transaction.atomic():
+    with atomic_with_files():
         try:
             link_phone_identities(kind, parsed.sender, display_name=parsed.sender_name)
         except InvalidIdentity as exc:
@@ -294,7 +295,7 @@ def _failed_media(message: Message) -> set[int]:
     return {item.get("index") for item in events}
 
 
-@transaction.atomic
+@atomic_with_files()
 def _attach(message_id: int, filename: str, content_type: str, content: bytes) -> None:
     message = (
         Message.objects.select_for_update(of=("self",))

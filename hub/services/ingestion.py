@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
@@ -23,6 +23,7 @@ from crm.identities import InvalidIdentity
 from crm.models import Contact
 from crm.services import get_or_create_identity
 from hub import adapters
+from hub.files import atomic_with_files, note_written
 from hub.inbound import InboundMessage
 from hub.models import (
     Attachment,
@@ -149,7 +150,7 @@ def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
         if existing is not None:
             return IngestOutcome(existing, created=False)
     try:
-        with transaction.atomic():
+        with atomic_with_files():
             return _store(inbound)
     except IntegrityError:
         # A concurrent delivery of the same provider message won the unique constraint.
@@ -411,5 +412,6 @@ def store_attachment(
         content_id=content_id.strip("<>")[:255],
     )
     attachment.file.save(filename, ContentFile(content), save=False)
+    note_written(attachment.file.storage, attachment.file.name)
     attachment.save()
     return attachment

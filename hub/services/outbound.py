@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from crm.models import Identity
 from hub import adapters
 from hub.channels import IDENTITY_KINDS_FOR_CHANNEL
+from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment
 from hub.models import Conversation, Endpoint, Message
 from hub.payloads import message_payload
@@ -172,7 +173,7 @@ def check_reply(conversation: Conversation, text: str) -> ReplyCheck:
     return ReplyCheck(True, "", "", notices)
 
 
-@transaction.atomic
+@atomic_with_files()
 def send_reply(
     conversation: Conversation,
     *,
