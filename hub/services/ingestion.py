@@ -390,6 +390,8 @@ def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: 
             conversation_id=conversation.pk,
         )
     )
+    if not others:  # the common case: no ORM query to compile
+        return
     for other in (
         Conversation.objects.select_for_update(of=("self",))
         .filter(pk__in=sorted(others), merged_into__isnull=True)
