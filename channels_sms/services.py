@@ -25,7 +25,13 @@ from channels_sms.media import (
 from channels_sms.parsing import channel_of, message_sid, parse_inbound, strip_channel_prefix
 from crm.identities import InvalidIdentity, normalise, normalise_phone
 from crm.models import Identity
-from crm.services import IdentityTaken, add_identity, find_identity, resolve_identity
+from crm.services import (
+    IdentityTaken,
+    add_identity,
+    find_identity,
+    get_or_create_identity,
+    name_unnamed_contact,
+)
 from hub import selectors
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage
@@ -130,18 +136,24 @@ def _lock_phone_number(value: str) -> None:
 
 
 @transaction.atomic(savepoint=False)  # part of the caller's transaction, if any
-def link_phone_identities(kind: str, address: str, *, display_name: str = "") -> Identity:
+def link_phone_identities(
+    kind: str, address: str, *, display_name: str = ""
+) -> tuple[Identity, bool]:
     """The sender's identity, created on the contact that already has the same number on the
-    other channel (an SMS number and a WhatsApp number of one phone are one person).
+    other channel (an SMS number and a WhatsApp number of one phone are one person), and
+    whether it and its contact were created now. An identity found at once comes with its
+    contact row locked (``contact_locked``), as the ingest would read it.
 
     Race-safe: under a lock on the number, so the first SMS and the first WhatsApp message of a
     new person, arriving together, still make one contact. Raises ``InvalidIdentity``.
     """
     value = normalise(kind, address)
-    existing = find_identity(kind, value)
-    if existing is not None or not value.startswith("+"):
-        # Known already, or a WhatsApp user id that shares no number with anything.
-        return existing or resolve_identity(kind, value, display_name=display_name)
+    existing = find_identity(kind, value, lock_contact=True)
+    if existing is not None:
+        name_unnamed_contact(existing, display_name)
+        return existing, False
+    if not value.startswith("+"):  # a WhatsApp user id that shares no number with anything
+        return get_or_create_identity(kind, value, display_name=display_name, lock_contact=True)
     _lock_phone_number(value)
     other = Identity.Kind.WHATSAPP if kind == Identity.Kind.PHONE else Identity.Kind.PHONE
     rows = {
@@ -150,14 +162,17 @@ def link_phone_identities(kind: str, address: str, *, display_name: str = "") ->
             kind__in=[kind, other], value=value
         )
     }
-    if kind in rows:
-        return rows[kind]
     if other not in rows:
-        return resolve_identity(kind, value, display_name=display_name)
-    try:
-        return add_identity(rows[other].contact, kind, value, display_name=display_name)
-    except IdentityTaken as taken:  # created meanwhile by a path that does not take the lock
-        return taken.identity
+        return get_or_create_identity(kind, value, display_name=display_name, lock_contact=True)
+    if kind in rows:
+        identity = rows[kind]
+    else:
+        try:
+            identity = add_identity(rows[other].contact, kind, value, display_name=display_name)
+        except IdentityTaken as taken:  # created meanwhile by a path that takes no lock
+            identity = taken.identity
+    name_unnamed_contact(identity, display_name)
+    return identity, False
 
 
 def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutcome | None:
@@ -186,7 +201,9 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
     )
     with atomic_with_files():
         try:
-            link_phone_identities(kind, parsed.sender, display_name=parsed.sender_name)
+            inbound.resolved_sender = link_phone_identities(
+                kind, parsed.sender, display_name=parsed.sender_name
+            )
         except InvalidIdentity as exc:
             raise InvalidWebhook(
                 f"Invalid sender From={parsed.sender!r}: {exc}", field="From"

@@ -16,17 +16,32 @@ _identity = PreparedQuery(
     value=str,
 )
 _identity_contact_locked = PreparedQuery(
-    lambda kind, value: Identity.objects.select_related("contact")
-    .filter(kind=kind, value=value)
-    .select_for_update(of=("contact",)),
+    lambda kind, value: (
+        Identity.objects.select_related("contact")
+        .filter(kind=kind, value=value)
+        .select_for_update(of=("contact",))
+    ),
     kind=str,
     value=str,
 )
 
 
-def find_identity(kind: str, value: str) -> Identity | None:
-    """The identity of ``(kind, value)`` (``value`` normalised), with its contact, if stored."""
-    return _identity.first(kind=kind, value=value)
+def find_identity(kind: str, value: str, *, lock_contact: bool = False) -> Identity | None:
+    """The identity of ``(kind, value)`` (``value`` normalised), with its contact, if stored.
+    ``lock_contact`` as for ``get_or_create_identity``."""
+    identity = (_identity_contact_locked if lock_contact else _identity).first(
+        kind=kind, value=value
+    )
+    if identity is not None:
+        identity.contact_locked = lock_contact
+    return identity
+
+
+def name_unnamed_contact(identity: Identity, display_name: str) -> None:
+    """A contact without a name takes the one its person gives (e.g. a WhatsApp profile)."""
+    if display_name and not identity.contact.name:
+        identity.contact.name = display_name[:200]
+        identity.contact.save(update_fields=["name", "updated_at"])
 
 
 def resolve_identity(kind: str, value: str, *, display_name: str = "") -> Identity:
@@ -51,9 +66,7 @@ def get_or_create_identity(
     )
     if identity is not None:
         identity.contact_locked = lock_contact
-        if display_name and not identity.contact.name:
-            identity.contact.name = display_name[:200]
-            identity.contact.save(update_fields=["name", "updated_at"])
+        name_unnamed_contact(identity, display_name)
         return identity, False
     try:
         with transaction.atomic():

@@ -50,6 +50,10 @@ class InboundMessage:
     # stored and shown, but it neither reopens a conversation nor starts the TTL clock.
     awaits_reply: bool = True
     pending_attachments: int = 0
+    # (identity, created now) when the channel app resolved the sender itself (SMS links a
+    # number's SMS and WhatsApp identities first): the ingest uses it instead of looking the
+    # sender up again. ``identity.contact_locked`` says whether its contact row is locked.
+    resolved_sender: tuple[Any, bool] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | str | None = None
 

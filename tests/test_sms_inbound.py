@@ -523,3 +523,18 @@ def test_the_endpoint_is_found_without_a_query_once_known_and_a_change_is_seen(p
     sms.save()
     response = post(inbound_params(sid="SM" + "c" * 32))
     assert response.status_code == 400 and b"not active" in response.content
+
+
+def test_a_known_sender_is_looked_up_once(post, sms):
+    """The number linking and the ingest share one read of the sender (its contact locked)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post(inbound_params(sender="+39 347 123 4567", sid="SM" + "5" * 32))
+    with CaptureQueriesContext(connection) as queries:
+        response = post(inbound_params(sender="+39 347 123 4567", sid="SM" + "6" * 32))
+    assert response.status_code == 200
+    identity_reads = [q["sql"] for q in queries if 'FROM "crm_identity"' in q["sql"]]
+    assert len(identity_reads) == 1, identity_reads
+    assert messages().count() == 2
+    assert len({m.conversation_id for m in messages()}) == 1

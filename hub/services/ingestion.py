@@ -262,17 +262,20 @@ def _open_conversation(inbound: InboundMessage, contact: Contact, occurred_at, n
 
 def _store(inbound: InboundMessage) -> IngestOutcome:
     endpoint: Endpoint = inbound.endpoint
-    try:
-        identity, new_person = get_or_create_identity(
-            inbound.sender_kind,
-            inbound.sender_address,
-            display_name=inbound.sender_name,
-            lock_contact=True,
-        )
-    except InvalidIdentity as exc:
-        raise InvalidInbound(str(exc), field="sender") from exc
+    if inbound.resolved_sender is not None:
+        identity, new_person = inbound.resolved_sender
+    else:
+        try:
+            identity, new_person = get_or_create_identity(
+                inbound.sender_kind,
+                inbound.sender_address,
+                display_name=inbound.sender_name,
+                lock_contact=True,
+            )
+        except InvalidIdentity as exc:
+            raise InvalidInbound(str(exc), field="sender") from exc
     contact = identity.contact
-    if not (new_person or identity.contact_locked):
+    if not (new_person or getattr(identity, "contact_locked", False)):
         # One writer per contact at a time: two messages of one person never open two
         # conversations. (A contact created in this transaction is invisible to others.)
         contact = Contact.objects.select_for_update().filter(pk=identity.contact_id).first()
