@@ -354,10 +354,11 @@ def decode_position(value: str) -> tuple[datetime, int] | None:
 
 
 def earlier_conversations(user, conversation: Conversation, limit: int = 10):
-    """The contact's other conversations the agent may see, on any channel, newest first."""
+    """The contact's other conversations the agent may see, on any channel, newest first
+    (not those merged into another: their messages are elsewhere)."""
     return list(
         selectors.visible_conversations(user)
-        .filter(contact_id=conversation.contact_id)
+        .filter(contact_id=conversation.contact_id, merged_into__isnull=True)
         .exclude(pk=conversation.pk)
         .order_by("-last_activity_at", "-id")[:limit]
     )

@@ -21,5 +21,6 @@ urlpatterns = [
     path("c/<int:pk>/pending/", views.pending, name="pending"),
     path("c/<int:pk>/snooze/", views.snooze, name="snooze"),
     path("c/<int:pk>/handoff/", views.handoff, name="handoff"),
+    path("c/<int:pk>/merge/", views.merge, name="merge"),
     path("c/<int:pk>/request-email/", views.request_email, name="request-email"),
 ]

@@ -540,6 +540,33 @@ def reopen(request, pk: int):
 
 @login_required
 @require_POST
+def merge(request, pk: int):
+    """Move another conversation of the same contact (``source``) into this one; the page
+    reloads with the joined timeline."""
+    conversation = _conversation_or_404(request, pk)
+    try:
+        source_pk = int(request.POST.get("source", ""))
+    except ValueError:
+        source_pk = 0
+    source = inbox_selectors.visible_conversation(request.user, source_pk) if source_pk else None
+    if source is None:
+        return _action_response(
+            request, conversation, error=_("Choose a conversation to merge."), status=422
+        )
+    try:
+        services.merge_conversations(conversation, source, by=request.user)
+    except ServiceError as exc:
+        return _action_response(request, conversation, error=exc.message, status=422)
+    url = reverse("inbox:conversation", args=[conversation.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = json.dumps({"path": url, "target": "#pane"})
+        return response
+    return redirect(url)
+
+
+@login_required
+@require_POST
 def pending(request, pk: int):
     conversation = _conversation_or_404(request, pk)
     return _run(request, conversation, lambda: services.mark_pending(conversation, by=request.user))

@@ -262,3 +262,38 @@ def test_the_agent_sees_where_a_merged_conversation_went(
     assert reverse("inbox:reopen", args=[merged.pk]) not in html  # nothing to reopen there
     kept_html = client.get(kept_url).content.decode()
     assert f"#{merged.pk} {kept_event}" in kept_html
+
+
+def test_the_agent_merges_an_earlier_conversation_from_the_contact_panel(client, agent, support):
+    client.force_login(agent)
+    kept, merged = split_thread()
+    page = client.get(reverse("inbox:conversation", args=[kept.pk])).content.decode()
+    merge = reverse("inbox:merge", args=[kept.pk])
+    assert f'action="{merge}"' in page and f'name="source" value="{merged.pk}"' in page
+    # htmx: no content, the pane loads the kept conversation.
+    response = client.post(merge, {"source": merged.pk}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert reverse("inbox:conversation", args=[kept.pk]) in response["HX-Location"]
+    merged.refresh_from_db()
+    assert merged.merged_into_id == kept.pk
+    assert kept.messages.filter(provider_message_id="c@example.it").exists()
+    # The merged one is no longer offered, and cannot be merged again.
+    page = client.get(reverse("inbox:conversation", args=[kept.pk])).content.decode()
+    assert f'name="source" value="{merged.pk}"' not in page
+    again = client.post(merge, {"source": merged.pk}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 422 and "merged already" in again.content.decode()
+
+
+def test_the_agent_cannot_merge_what_they_cannot_see(client, agent, support):
+    client.force_login(agent)
+    kept = ingest(mail(message_id="<a@example.it>")).conversation
+    other_team = EndpointFactory(channel="email", address="x@other.example", team=TeamFactory())
+    hidden = ConversationFactory(contact=kept.contact, endpoint=other_team, team=other_team.team)
+    merge = reverse("inbox:merge", args=[kept.pk])
+    for source in (hidden.pk, "", "x", kept.pk):
+        response = client.post(merge, {"source": source}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 422, source
+    # Into a conversation of another team: a 404, as for every action there.
+    hidden_url = reverse("inbox:merge", args=[hidden.pk])
+    assert client.post(hidden_url, {"source": kept.pk}).status_code == 404
+    assert not Conversation.objects.filter(merged_into__isnull=False).exists()
