@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # A file link in a reply's payload works this long (seconds); a resync makes new ones.
     "FILE_URL_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "MAX_MESSAGE_CHARS": 5000,
+    # A file the visitor sends (one per upload); 0 turns visitor uploads off.
+    "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     # Larger HTTP bodies get 413, larger socket frames close the socket with 1009.
     "MAX_BODY_BYTES": 32 * 1024,
     # Rate limits (fixed one-minute windows in the cache, i.e. Redis).
@@ -37,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSIONS_PER_MINUTE_PER_IP": 60,  # new visitor tokens, per client address
     "CONNECTS_PER_MINUTE_PER_IP": 120,  # socket handshakes, per client address
     "PAGE_VIEWS_PER_MINUTE": 30,  # per visitor
+    "UPLOADS_PER_MINUTE": 10,  # per visitor
     "FRAMES_PER_10_SECONDS": 60,  # any socket frame, per socket (typing, pings...)
     # A socket must authenticate (send its hello) within this many seconds.
     "HELLO_TIMEOUT_SECONDS": 10,

@@ -1,4 +1,5 @@
-"""Files an agent sends on a chat reply, as the visitor's widget downloads them.
+"""Files of the visitor's chat (an agent's reply's, the visitor's own uploads), as the widget
+downloads them.
 
 The widget runs on the customer's site and authenticates with its visitor token, which a plain
 link cannot carry. So each file of a message the visitor may read (``services.visible_messages``)
@@ -9,9 +10,11 @@ signature is the authorisation, as for the media URLs Twilio fetches (both throu
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
 from channels_chat import conf
+from crm.models import Identity
 from hub import files
 from hub.models import Attachment, Message
 
@@ -25,15 +28,16 @@ def file_path(attachment: Attachment) -> str:
 
 
 def attachment_for(token: str) -> Attachment | None:
-    """The attachment a valid, unexpired token names, if it is still a file of a reply."""
+    """The attachment a valid, unexpired token names, if it is still a file of a reply or of
+    the visitor's own upload (never of a note, nor of the person's email)."""
     pk = files.signed_id(token, _SALT, int(conf.setting("FILE_URL_MAX_AGE_SECONDS")))
     if pk is None:
         return None
     return (
-        Attachment.objects.filter(
-            pk=pk,
-            message__direction=Message.Direction.OUTBOUND,
-            message__kind=Message.Kind.MESSAGE,
+        Attachment.objects.filter(pk=pk, message__kind=Message.Kind.MESSAGE)
+        .filter(
+            Q(message__direction=Message.Direction.OUTBOUND)
+            | Q(message__sender_identity__kind=Identity.Kind.CHAT_VISITOR)
         )
         .only("file", "filename", "content_type", "size")
         .first()
@@ -41,10 +45,19 @@ def attachment_for(token: str) -> Attachment | None:
 
 
 def files_payload(message: Message) -> list[dict]:
-    """What the widget shows of ``message``'s files (replies only)."""
-    if message.direction != Message.Direction.OUTBOUND or message.kind != Message.Kind.MESSAGE:
+    """What the widget shows of ``message``'s files: a reply's, or a file the visitor sent
+    through the widget (a message with the widget's ``client_id``)."""
+    if message.kind != Message.Kind.MESSAGE:
+        return []
+    if message.direction != Message.Direction.OUTBOUND and not _from_widget(message):
         return []
     return [
         {"name": item.filename, "size": item.size, "url": file_path(item)}
         for item in message.attachments.all()
     ]
+
+
+def _from_widget(message: Message) -> bool:
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    chat = metadata.get("chat")
+    return isinstance(chat, dict) and bool(chat.get("client_id"))

@@ -47,7 +47,7 @@ def visitor_payload(message: Message) -> dict[str, Any]:
         data["answered"] = bool(chat.get("answered"))
     if message.direction == Message.Direction.OUTBOUND:
         data["seen"] = message.delivery_status == Message.DeliveryStatus.READ
-        files = files_payload(message)
-        if files:
-            data["files"] = files
+    files = files_payload(message)
+    if files:
+        data["files"] = files
     return data

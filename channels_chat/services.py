@@ -30,6 +30,7 @@ from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Contact, Identity, PageView
 from crm.services import IdentityTaken, MergeError, add_identity, merge_contacts, resolve_identity
 from hub.adapters import OutboundRefused
+from hub.files import atomic_with_files
 from hub.inbound import InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import ingest_with_outcome, realtime, send_reply, update_delivery_status
@@ -37,7 +38,7 @@ from hub.services.conversations import conversation_changed
 from hub.services.errors import ServiceError
 from hub.services.handoff import handoff
 from hub.services.ingestion import InvalidInbound
-from hub.services.outbound import recipient_identity
+from hub.services.outbound import recipient_identity, uploaded_attachment
 from hub.services.timeline import record_event
 from hub.text import clean_text
 
@@ -142,6 +143,7 @@ def session_info(visitor: Visitor) -> dict[str, Any]:
         "title": str(conf.endpoint_setting(endpoint, "title") or endpoint.name)[:80],
         "prechat": conf.prechat_fields(endpoint),
         "max_chars": conf.max_message_chars(endpoint),
+        "max_upload_bytes": int(conf.setting("MAX_UPLOAD_BYTES")),
         "heartbeat": int(conf.setting("HEARTBEAT_SECONDS")),
         "poll_interval": int(conf.setting("POLL_INTERVAL_SECONDS")),
         "visitor": {
@@ -252,33 +254,74 @@ def send_message(
     text = clean_text(text)
     if not text:
         raise ChatError("empty", "An empty message.")
+    _check_length(visitor, text)
+    _hit("msg", visitor, "MESSAGES_PER_MINUTE")
+    return _store(visitor, text, client_id, page_url)
+
+
+def send_file(
+    visitor: Visitor, upload, text: object = "", client_id: object = None, page_url: object = ""
+) -> Message:
+    """A file the visitor sends (``upload``: Django's ``UploadedFile``), with an optional
+    caption, stored like their messages: the agents see it as an attachment of an inbound
+    message, typed from its bytes. Over ``MAX_UPLOAD_BYTES`` or empty, nothing is stored."""
+    limit = int(conf.setting("MAX_UPLOAD_BYTES"))
+    if not limit:
+        raise ChatError("uploads_off", "This chat does not take files.", status=403)
+    if upload is None:
+        raise ChatError("invalid", "Attach a file (form field 'file').")
+    if upload.size > limit:
+        raise ChatError(
+            "too_large", f"Files are limited to {limit} bytes.", status=413, limit=limit
+        )
+    if not upload.size:
+        raise ChatError("empty", "An empty file.")
+    caption = clean_text(text) if isinstance(text, str) else ""
+    _check_length(visitor, caption)
+    _hit("upload", visitor, "UPLOADS_PER_MINUTE")
+    return _store(visitor, caption, client_id, page_url, attachment=uploaded_attachment(upload))
+
+
+def _check_length(visitor: Visitor, text: str) -> None:
     limit = conf.max_message_chars(visitor.endpoint)
     if len(text) > limit:
         raise ChatError(
             "too_long", f"Messages are limited to {limit} characters.", status=413, limit=limit
         )
-    if not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
-        client_id = uuid.uuid4().hex
+
+
+def _hit(kind: str, visitor: Visitor, limit_setting: str) -> None:
     try:
-        ratelimit.hit("msg", visitor.visitor_id, int(conf.setting("MESSAGES_PER_MINUTE")))
+        ratelimit.hit(kind, visitor.visitor_id, int(conf.setting(limit_setting)))
     except ratelimit.Limited as limited:
         raise _limited(limited) from limited
+
+
+def _store(
+    visitor: Visitor, text: str, client_id: object, page_url: object, attachment=None
+) -> Message:
+    if not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
+        client_id = uuid.uuid4().hex
     conversation = visitor_conversation(visitor)
     if conversation is None:
         _check_prechat(visitor)
+    first_line = (
+        text.splitlines()[0][:80] if text else (attachment.filename[:80] if attachment else "")
+    )
     inbound = InboundMessage(
         endpoint=visitor.endpoint,
         sender_kind=Identity.Kind.CHAT_VISITOR,
         sender_address=visitor.visitor_id,
         text=text,
         provider_message_id=f"{visitor.visitor_id}:{client_id}",
-        subject=text.splitlines()[0][:80],
+        subject=first_line,
         conversation_token=conversation.reply_token if conversation else "",
+        attachments=[attachment] if attachment else [],
         metadata={"chat": {"client_id": client_id, "page_url": _http_url(page_url)}},
     )
     for attempt in range(2):
         try:
-            with transaction.atomic():
+            with atomic_with_files():
                 outcome = ingest_with_outcome(inbound)
                 stored = []
                 if outcome.created:

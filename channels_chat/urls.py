@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/session/", views.session, name="session"),
     path("api/sync/", views.sync, name="sync"),
     path("api/send/", views.send, name="send"),
+    path("api/upload/", views.upload, name="upload"),
     path("api/typing/", views.typing, name="typing"),
     path("api/seen/", views.seen, name="seen"),
     path("api/pageview/", views.page_view, name="pageview"),

@@ -15,8 +15,10 @@ import functools
 import json
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
@@ -50,10 +52,46 @@ def _error(error: ChatError, origin: str = "") -> HttpResponse:
     return _cors(response, origin)
 
 
-def widget_api(*, needs_visitor: bool = True):
-    """Preflight, method, body size and JSON, per-address rate limit, endpoint and origin,
-    visitor token; ``ChatError`` becomes its 4xx. The view gets ``(request, body, endpoint,
-    visitor)`` and returns a dict (200 JSON) or a response."""
+def _json_body(request) -> dict:
+    if len(request.body) > int(conf.setting("MAX_BODY_BYTES")):
+        raise ChatError("too_large", "Request body too large.", status=413)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise ChatError("invalid_json", "The body must be a JSON object.") from exc
+    if not isinstance(body, dict):
+        raise ChatError("invalid_json", "The body must be a JSON object.")
+    return body
+
+
+# Room for the form fields and the multipart framing around an upload's file.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _form_body(request) -> dict:
+    """A ``multipart/form-data`` upload: its fields as the body, the file as ``file``. The
+    declared length is checked before anything is read."""
+    limit = int(conf.setting("MAX_UPLOAD_BYTES")) + _FORM_OVERHEAD
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise ChatError("too_large", "Request body too large.", status=413)
+    if not request.content_type == "multipart/form-data":
+        raise ChatError("invalid", "Send the file as multipart/form-data.", status=415)
+    try:
+        fields = {name: request.POST.get(name) for name in request.POST}
+        fields["file"] = request.FILES.get("file")
+    except (MultiPartParserError, RequestDataTooBig) as exc:
+        raise ChatError("invalid", f"Unreadable upload: {exc}") from exc
+    return fields
+
+
+def widget_api(*, needs_visitor: bool = True, form: bool = False):
+    """Preflight, method, body size and JSON (``form``: a multipart upload), per-address rate
+    limit, endpoint and origin, visitor token; ``ChatError`` becomes its 4xx. The view gets
+    ``(request, body, endpoint, visitor)`` and returns a dict (200 JSON) or a response."""
 
     def decorate(view):
         @csrf_exempt
@@ -68,14 +106,7 @@ def widget_api(*, needs_visitor: bool = True):
                 return response
             cors_origin = ""
             try:
-                if len(request.body) > int(conf.setting("MAX_BODY_BYTES")):
-                    raise ChatError("too_large", "Request body too large.", status=413)
-                try:
-                    body = json.loads(request.body or b"{}")
-                except ValueError as exc:
-                    raise ChatError("invalid_json", "The body must be a JSON object.") from exc
-                if not isinstance(body, dict):
-                    raise ChatError("invalid_json", "The body must be a JSON object.")
+                body = _form_body(request) if form else _json_body(request)
                 ratelimit.hit(
                     "http-ip",
                     request.META.get("REMOTE_ADDR", "-"),
@@ -147,6 +178,18 @@ def send(request, body, endpoint, visitor):
     message = services.send_message(
         visitor, body.get("text"), body.get("client_id"), body.get("page_url")
     )
+    presence.polled(visitor.identity.pk)
+    return {"message": services.visitor_payload(message)}
+
+
+@widget_api(form=True)
+def upload(request, body, endpoint, visitor):
+    """A file from the visitor (``multipart/form-data``: ``endpoint``, ``token``, ``file``,
+    optional ``text`` and ``client_id``): stored as their message with the file attached."""
+    message = services.send_file(
+        visitor, body.get("file"), body.get("text") or "", body.get("client_id"),
+        body.get("page_url") or "",
+    )  # fmt: skip
     presence.polled(visitor.identity.pk)
     return {"message": services.visitor_payload(message)}
 

@@ -21,8 +21,8 @@ from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from functools import lru_cache
 
-from channels_email import sniffing
 from channels_email.quotes import html_to_text
+from hub import sniffing
 
 _MSGID = re.compile(r"<([^<>\s]{1,250})>")
 _SUBJECT_REF = re.compile(r"\[#(\d{1,12})\]")
@@ -95,7 +95,7 @@ class UnreadableEmail(Exception):
 @dataclass
 class EmailPart:
     filename: str
-    content_type: str  # sniffed, see channels_email.sniffing
+    content_type: str  # sniffed, see hub.sniffing
     declared_type: str
     content: bytes
     content_id: str = ""

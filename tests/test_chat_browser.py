@@ -1,7 +1,7 @@
 """The live chat in a real browser: Debian's Chromium (driven by Playwright) opens the demo page
 served by uvicorn, the visitor writes in the widget, an agent answers through the REST API, a real
 Celery worker delivers the reply over the channel layer, and it appears in the widget; a reply
-with a file appears as a download link that opens the file."""
+with a file appears as a download link that opens the file; the visitor sends a file back."""
 
 from __future__ import annotations
 
@@ -163,6 +163,21 @@ def test_visitor_writes_agent_answers_through_the_api_and_the_widget_shows_it(
             download = page.request.get(link.get_attribute("href"))
             assert download.status == 200 and download.body() == pdf
             assert download.headers["content-disposition"].startswith("attachment")
+
+            # The visitor sends a file: the paper clip opens the picker, the file is uploaded,
+            # stored as their message with the attachment, and linked in their own bubble.
+            receipt = b"%PDF-1.4\n% ricevuta\n%%EOF\n"
+            with page.expect_file_chooser() as chooser:
+                page.get_by_role("button", name="Attach a file").click()
+            chooser.value.set_files(
+                files=[{"name": "ricevuta.pdf", "mimeType": "application/pdf", "buffer": receipt}]
+            )
+            own = page.locator(".m.in a.file")
+            sync_api.expect(own).to_contain_text("ricevuta.pdf", timeout=20_000)
+            uploaded = Message.objects.get(attachments__filename="ricevuta.pdf")
+            assert uploaded.direction == "in" and uploaded.conversation_id == conversation_id
+            assert uploaded.attachments.get().file.read() == receipt
+            assert page.request.get(own.get_attribute("href")).body() == receipt
             page.screenshot(path=str(output / "chat-widget.png"))
         finally:
             browser.close()

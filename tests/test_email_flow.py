@@ -18,10 +18,10 @@ from channels_email import services
 from channels_email.generator import write_eml_files, write_mbox
 from channels_email.mailsource import iter_mbox
 from channels_email.models import QuarantinedEmail, SentEmail
-from channels_email.sniffing import sniff
 from crm.models import Identity
 from hub.models import Conversation, LocalDelivery, Message
 from hub.services import resolve, send_reply
+from hub.sniffing import sniff
 from tests.email_corpus import EMAIL_DIR, needs_corpora
 
 MAILBOX = "support@shop.example"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from crm.models import Identity
-from hub import adapters
+from hub import adapters, sniffing
 from hub.channels import IDENTITY_KINDS_FOR_CHANNEL
 from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment
@@ -137,17 +137,20 @@ def _check_total_size(total: int) -> None:
 
 def uploaded_attachments(files: Sequence[UploadedFile]) -> list[InboundAttachment]:
     """Files uploaded with a reply (the API's multipart body, the agent's composer) as the
-    attachments ``send_reply`` stores. The type is the one the browser or client declared, else
-    guessed from the name (``store_attachment``); downloads are served with ``nosniff``."""
+    attachments ``send_reply`` stores, typed from their bytes (``hub.sniffing``)."""
     _check_total_size(sum(upload.size or 0 for upload in files))  # before reading them
-    return [
-        InboundAttachment(
-            filename=upload.name or "attachment",
-            content_type=(upload.content_type or "").split(";")[0].strip().lower(),
-            content=upload.read(),
-        )
-        for upload in files
-    ]
+    return [uploaded_attachment(upload) for upload in files]
+
+
+def uploaded_attachment(upload: UploadedFile) -> InboundAttachment:
+    """One uploaded file as an attachment: its content type from the bytes, the declared one
+    kept only where the bytes agree (never a type a browser would render as a page)."""
+    name = upload.name or "attachment"
+    content = upload.read()
+    declared = (upload.content_type or "").split(";")[0].strip().lower()
+    return InboundAttachment(
+        filename=name, content_type=sniffing.sniff(content, declared, name), content=content
+    )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@
       badEmail: "That doesn't look like an email address.", required: "Please fill in the required fields.",
       failed: "Message not sent. Select it to try again.", reconnecting: "Reconnecting…", you: "You",
       team: "Support", dismiss: "Dismiss", intro: "Hi! How can we help?", unread: "new messages",
-      emailAsk: "Email address", unavailable: "The chat is not available on this site."
+      emailAsk: "Email address", unavailable: "The chat is not available on this site.",
+      attach: "Attach a file", tooBig: "The file is too large (at most {size}).",
+      noFiles: "This chat does not take files."
     },
     it: {
       open: "Scrivici", close: "Chiudi la chat", placeholder: "Scrivi un messaggio…", send: "Invia",
@@ -38,7 +40,9 @@
       badEmail: "Questo indirizzo email non sembra valido.", required: "Compila i campi obbligatori.",
       failed: "Messaggio non inviato. Selezionalo per riprovare.", reconnecting: "Riconnessione…", you: "Tu",
       team: "Assistenza", dismiss: "Chiudi", intro: "Ciao! Come possiamo aiutarti?", unread: "nuovi messaggi",
-      emailAsk: "Indirizzo email", unavailable: "La chat non è disponibile su questo sito."
+      emailAsk: "Indirizzo email", unavailable: "La chat non è disponibile su questo sito.",
+      attach: "Allega un file", tooBig: "Il file è troppo grande (al massimo {size}).",
+      noFiles: "Questa chat non accetta file."
     }
   }[LANG];
 
@@ -102,6 +106,7 @@
     "input,textarea{border:1px solid #b8bfcc;border-radius:6px;padding:7px 8px;width:100%;background:#fff}" +
     ".compose{display:flex;gap:8px;padding:10px 12px;align-items:flex-end;border-top:1px solid #e1e4ea}" +
     ".compose textarea{resize:none;height:44px}.err{color:#b3261e;font-size:12px;padding:0 12px}" +
+    ".compose .clip{background:transparent;color:#2456d3;border:1px solid #b8bfcc;padding:8px 10px;font-size:16px;line-height:1}" +
     ".greet{max-width:300px;background:#fff;border-radius:12px;padding:10px 12px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;gap:8px;align-items:flex-start}" +
     ".greet button{background:transparent;color:#1d2430;padding:0 4px;font-weight:400}" +
     ".greet .gtext{flex:1;text-align:left;white-space:pre-wrap;padding:0}" +
@@ -120,8 +125,11 @@
   var preEl = el("div", { class: "pre", hidden: "" }, [nameLab, nameIn, emailLab, emailIn]);
   var textIn = el("textarea", { id: ids + "t", rows: "2", placeholder: T.placeholder, maxlength: "100000" });
   var sendBtn = el("button", { type: "submit", text: T.send });
+  // Files: a visible button opens the (hidden) file picker; shown when the hub takes files.
+  var fileIn = el("input", { id: ids + "u", type: "file", class: "sr", tabindex: "-1", "aria-hidden": "true" });
+  var clipBtn = el("button", { type: "button", class: "clip", "aria-label": T.attach, title: T.attach, text: "\ud83d\udcce", hidden: "" });
   var form = el("form", { class: "compose" }, [
-    el("label", { for: ids + "t", class: "sr", text: T.label }), textIn, sendBtn
+    el("label", { for: ids + "t", class: "sr", text: T.label }), clipBtn, fileIn, textIn, sendBtn
   ]);
   var titleEl = el("h2", { id: ids + "h", text: T.team });
   var closeBtn = el("button", { type: "button", class: "x", "aria-label": T.close, text: "×" });
@@ -264,7 +272,9 @@
   function showError(e) {
     var code = e && (e.code || e.error);
     errEl.textContent = code === "too_long" ? T.tooLong : code === "rate_limited" ? T.tooFast :
-      code === "invalid_email" ? T.badEmail : code === "details_required" ? T.required : T.failed;
+      code === "invalid_email" ? T.badEmail : code === "details_required" ? T.required :
+      code === "too_large" ? T.tooBig.replace("{size}", fileSize(S.conf && S.conf.max_upload_bytes)) :
+      code === "uploads_off" ? T.noFiles : T.failed;
   }
 
   // --- Realtime: WebSocket first, HTTP polling when it is blocked --------------------------------
@@ -344,7 +354,9 @@
     }).catch(function (e) { failPending(cid, e); });
   }
   function resendPending() {
-    Object.keys(S.pending).forEach(function (cid) { if (!S.pending[cid].failed) transmit(cid); });
+    Object.keys(S.pending).forEach(function (cid) {
+      if (!S.pending[cid].failed && !S.pending[cid].file) transmit(cid); // a file is in its own request
+    });
   }
   function failPending(cid, e) {
     var p = S.pending[cid];
@@ -376,6 +388,43 @@
     logEl.scrollTop = logEl.scrollHeight;
     transmit(cid);
   }
+  function sendFile(file) {
+    errEl.textContent = "";
+    var max = S.conf && S.conf.max_upload_bytes;
+    if (!max) { showError({ code: "uploads_off" }); return; }
+    if (file.size > max) { showError({ code: "too_large" }); return; }
+    var cid = clientId();
+    var node = el("div", { class: "m in pending" }, [el("span", { class: "who", text: T.you }),
+      el("span", { class: "text", text: file.name + " (" + fileSize(file.size) + ")" })]);
+    place(node, "\uffff");
+    S.pending[cid] = { text: "", node: node, file: true };
+    logEl.scrollTop = logEl.scrollHeight;
+    var data = new FormData();
+    data.append("endpoint", KEY);
+    data.append("token", S.token || "");
+    data.append("client_id", cid);
+    data.append("page_url", location.href);
+    data.append("file", file, file.name);
+    // multipart/form-data is a "simple" cross-origin request: no preflight.
+    fetch(HUB + "/chat/api/upload/", { method: "POST", mode: "cors", credentials: "omit", body: data })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (d) {
+          if (!r.ok) { var e = new Error(d.detail || "HTTP " + r.status); e.code = d.error; throw e; }
+          render(d.message);
+        });
+      })
+      .catch(function (e) {
+        if (node.parentNode) node.parentNode.removeChild(node);
+        delete S.pending[cid];
+        showError(e);
+      });
+  }
+  clipBtn.addEventListener("click", function () { fileIn.click(); });
+  fileIn.addEventListener("change", function () {
+    var file = fileIn.files && fileIn.files[0];
+    fileIn.value = "";
+    if (file) sendFile(file);
+  });
   function showPrechat() {
     var p = S.conf && S.conf.prechat;
     if (!p || S.conversation || Object.keys(S.pending).length) return false;
@@ -479,6 +528,7 @@
     api("session", { language: LANG }).then(function (d) {
       S.token = d.token; save();
       S.conf = d;
+      clipBtn.hidden = !d.max_upload_bytes;
       S.teamName = d.title || T.team;
       titleEl.textContent = S.teamName;
       S.hasEmail = !!(d.visitor && d.visitor.email);
