@@ -241,8 +241,9 @@ def test_every_page_costs_the_queries_of_the_first(agent, two_teams, monkeypatch
         assert response.status_code == 200
         counts.append(len(queries))
         url, params = response.json()[link], None
-    # Merged: the agent's teams, then one query per team; else the teams and one query.
-    assert counts == [3 if merged else 2] * 4, counts
+    # Merged: the agent's teams, one query per team for the keys, one for the page's rows;
+    # else the teams and one query.
+    assert counts == [4 if merged else 2] * 4, counts
 
 
 # --- timelines ----------------------------------------------------------------------------------

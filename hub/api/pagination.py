@@ -303,7 +303,8 @@ class PerTeamMerge:
     One query for all the teams (``team_id IN (...)``, newest first) walks the activity index of
     every team and skips the rows of other teams: after 15,000 newer conversations elsewhere a
     page took 100 ms instead of 15. PostgreSQL cannot order an IN-list index scan across its
-    values, so the merge is done per team.
+    values, so the merge is done per team, on the ordering keys alone; the page's rows are then
+    read in one query by id (instances for the page only, not for every team's page).
     """
 
     def __init__(self, queryset, team_ids: list[int]):
@@ -326,10 +327,12 @@ class PerTeamMerge:
         if len(descending) != 1 or window.stop is None:  # mixed directions: no simple merge
             return list(self.queryset[window])
         names = [field.lstrip("-") for field in ordering]
-        parts = [list(self.queryset.filter(team_id=team)[: window.stop]) for team in self.team_ids]
-        merged = heapq.merge(
-            *parts,
-            key=lambda row: tuple(getattr(row, name) for name in names),
-            reverse=descending.pop(),
-        )
-        return list(itertools.islice(merged, window.start or 0, window.stop))
+        # Each team's keys only (a tuple a row), merged; then the page's rows in one query.
+        parts = [
+            list(self.queryset.filter(team_id=team).values_list(*names, "pk")[: window.stop])
+            for team in self.team_ids
+        ]
+        merged = heapq.merge(*parts, reverse=descending.pop())
+        ids = [key[-1] for key in itertools.islice(merged, window.start or 0, window.stop)]
+        rows = {row.pk: row for row in self.queryset.filter(pk__in=ids).order_by()}
+        return [rows[pk] for pk in ids if pk in rows]
