@@ -524,8 +524,10 @@ def test_an_agent_of_several_teams_pages_through_their_teams_merged(
 
     with CaptureQueriesContext(connection) as page:
         assert api.get(CONVERSATIONS, {"page_size": 3}).status_code == 200
-    # The agent's teams once, one query per team for its ordering keys, then the page's rows.
-    assert len(page.captured_queries) == 4, [q["sql"] for q in page.captured_queries]
+    # The agent's teams once, the teams' ordering keys (one UNION ALL query where the database
+    # orders and limits its parts, else one query per team), then the page's rows.
+    per_team = 1 if connection.features.supports_slicing_ordering_in_compound else 2
+    assert len(page.captured_queries) == 2 + per_team, [q["sql"] for q in page.captured_queries]
     merged = pages()
     forward, back, only_open = merged
     assert forward == (expected, 7)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
-import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -24,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
@@ -329,10 +327,19 @@ class PerTeamMerge:
         names = [field.lstrip("-") for field in ordering]
         # Each team's keys only (a tuple a row), merged; then the page's rows in one query.
         parts = [
-            list(self.queryset.filter(team_id=team).values_list(*names, "pk")[: window.stop])
+            self.queryset.filter(team_id=team).values_list(*names, "pk")[: window.stop]
             for team in self.team_ids
         ]
-        merged = heapq.merge(*parts, reverse=descending.pop())
-        ids = [key[-1] for key in itertools.islice(merged, window.start or 0, window.stop)]
+        if (
+            len(parts) > 1
+            and connections[self.queryset.db].features.supports_slicing_ordering_in_compound
+        ):
+            # One round trip: (team 1's first rows) UNION ALL (team 2's) ..., each its own
+            # ordered index scan.
+            keys = list(parts[0].union(*parts[1:], all=True))
+        else:
+            keys = [key for part in parts for key in part]
+        keys.sort(reverse=descending.pop())
+        ids = [key[-1] for key in keys[window.start or 0 : window.stop]]
         rows = {row.pk: row for row in self.queryset.filter(pk__in=ids).order_by()}
         return [rows[pk] for pk in ids if pk in rows]
