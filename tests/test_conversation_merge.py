@@ -16,6 +16,7 @@ from hub.adapters import OutboundRefused
 from hub.models import Conversation, Message, SlaRecord, WebhookDelivery, WebhookSubscription
 from hub.services.errors import ServiceError
 from tests.factories import ContactFactory, ConversationFactory, EndpointFactory, TeamFactory
+from tests.markers import postgresql_only
 from tests.test_email_flow import mail
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +298,71 @@ def test_the_agent_cannot_merge_what_they_cannot_see(client, agent, support):
     hidden_url = reverse("inbox:merge", args=[hidden.pk])
     assert client.post(hidden_url, {"source": kept.pk}).status_code == 404
     assert not Conversation.objects.filter(merged_into__isnull=False).exists()
+
+
+def test_a_deadlock_with_an_arriving_message_is_a_conflict_not_a_500(
+    api, api_endpoint, monkeypatch
+):
+    """PostgreSQL aborts one of two transactions that lock the pair in opposite orders (an
+    agent's merge, the ingest's late-link merge): the agent is told to try again."""
+    from django.db import OperationalError
+
+    from hub.services import merge
+
+    older, newer = two_of_one_contact(api_endpoint)
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected") from DeadlockDetected()
+
+    monkeypatch.setattr(merge, "_merge_conversations", deadlocked)
+    response = api.post(merge_url(newer), {"into": older.pk}, format="json")
+    assert response.status_code == 409 and "try again" in response.json()["detail"]
+
+    def other_failure(*args, **kwargs):
+        raise OperationalError("connection lost")
+
+    monkeypatch.setattr(merge, "_merge_conversations", other_failure)
+    with pytest.raises(OperationalError):
+        merge.merge_conversations(older, newer)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_real_deadlock_is_reported_as_a_conflict(api_endpoint):
+    """Another transaction holds the kept conversation and then asks for the merged one, which
+    the agent's merge (locking in id order) already holds: PostgreSQL aborts the merge, and the
+    agent gets "try again" instead of a server error."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    older, newer = two_of_one_contact(api_endpoint)  # the merge locks older first, then newer
+    holding, done = threading.Event(), threading.Event()
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                Conversation.objects.select_for_update().get(pk=newer.pk)
+                holding.set()
+                time.sleep(0.4)  # the merge is now waiting for newer
+                Conversation.objects.select_for_update().get(pk=older.pk)
+        except Exception:  # the merge is the one aborted; should this be, the test says so
+            pass
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert holding.wait(10)
+    with pytest.raises(ServiceError) as refused:
+        services.merge_conversations(newer, older)
+    assert refused.value.code == "conflict"
+    thread.join(10)
+    assert done.is_set()
+    older.refresh_from_db()
+    assert older.merged_into_id is None  # nothing half-done

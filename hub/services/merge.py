@@ -16,7 +16,7 @@ contact by hand (API, admin, agent UI). Either way the same function runs:
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from hub.models import Conversation, Message, SlaRecord
@@ -135,9 +135,27 @@ def _merge_clocks(keep: Conversation, merged: Conversation, now, by) -> None:
         clock.stop(merged, now, by=by, reason="merged")
 
 
-@transaction.atomic
 def merge_conversations(keep: Conversation, merged: Conversation, *, by=None) -> Conversation:
-    """An agent's merge: ``merged`` into ``keep``, both of the same contact."""
+    """An agent's merge: ``merged`` into ``keep``, both of the same contact.
+
+    The two rows are locked in id order; a message arriving at that moment may lock them the
+    other way round (the ingest holds its own conversation first). PostgreSQL then aborts one
+    of the two: here that is a ``ServiceError`` ("try again"), not a server error."""
+    try:
+        return _merge_conversations(keep, merged, by=by)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        raise ServiceError(
+            "The conversations changed while merging; try again.", code="conflict"
+        ) from exc
+
+
+DEADLOCK_DETECTED = "40P01"
+
+
+@transaction.atomic
+def _merge_conversations(keep: Conversation, merged: Conversation, *, by=None) -> Conversation:
     if keep.pk == merged.pk:
         raise ServiceError("A conversation cannot be merged into itself.", field="into")
     # Lock in id order: two merges of the same pair the other way round wait, not deadlock.
