@@ -366,3 +366,27 @@ def test_a_real_deadlock_is_reported_as_a_conflict(api_endpoint):
     assert done.is_set()
     older.refresh_from_db()
     assert older.merged_into_id is None  # nothing half-done
+
+
+def test_an_inbound_post_that_meets_a_deadlock_is_a_503_to_retry(api, api_endpoint, monkeypatch):
+    """The other side of that deadlock: the ingest is aborted, nothing is stored, and the
+    integrator is told to retry (503 with Retry-After), as a provider's webhook retries."""
+    from django.db import OperationalError
+
+    from hub.api import views
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected") from DeadlockDetected()
+
+    monkeypatch.setattr(views.services, "ingest_with_outcome", deadlocked)
+    response = api.post(
+        reverse("inbound"),
+        {"endpoint": api_endpoint.pk, "sender": {"address": "crm:1"}, "text": "ciao"},
+        format="json",
+    )
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json()["code"] == "try_again"
+    assert not Message.objects.filter(text="ciao").exists()

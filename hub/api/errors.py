@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import OperationalError
 from django.db.models import ProtectedError
 from rest_framework import status
 from rest_framework.response import Response
@@ -29,6 +30,15 @@ def exception_handler(exc, context):
         return Response(
             {"value": [str(exc)], "code": "identity_taken"}, status=status.HTTP_409_CONFLICT
         )
+    if isinstance(exc, OperationalError) and _transient(exc):
+        # Two transactions locked the same rows in opposite orders, or the database went away
+        # for a moment: nothing was stored; the client retries (provider webhooks do).
+        response = Response(
+            {"detail": "The database is busy; retry.", "code": "try_again"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, ProtectedError):
         return Response(
             {
@@ -38,3 +48,11 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)
+
+
+# PostgreSQL's deadlock, serialization failure and lock-timeout states: retrying succeeds.
+_TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def _transient(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES
