@@ -538,3 +538,26 @@ def test_a_known_sender_is_looked_up_once(post, sms):
     assert len(identity_reads) == 1, identity_reads
     assert messages().count() == 2
     assert len({m.conversation_id for m in messages()}) == 1
+
+
+def test_a_deadlock_is_a_503_that_twilio_retries(post, sms, monkeypatch):
+    """A transaction aborted by a deadlock stored nothing; Twilio is asked to retry, not shown a
+    server error, and its retry stores the message."""
+    from django.db import OperationalError
+
+    real = services.receive_inbound
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected") from DeadlockDetected()
+
+    params = inbound_params(sender="+39 347 123 4567", sid="SM" + "7" * 32)
+    monkeypatch.setattr(services, "receive_inbound", deadlocked)
+    response = post(params)
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert not messages().exists()
+    monkeypatch.setattr(services, "receive_inbound", real)
+    assert post(params).status_code == 200
+    assert messages().count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import OperationalError
 from django.db.models import ProtectedError
 from rest_framework import status
 from rest_framework.response import Response
@@ -11,6 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from crm.identities import InvalidIdentity
 from crm.services import IdentityTaken
 from hub.adapters import OutboundRefused
+from hub.db_errors import is_transient
 from hub.services.errors import ServiceError
 
 
@@ -30,9 +30,9 @@ def exception_handler(exc, context):
         return Response(
             {"value": [str(exc)], "code": "identity_taken"}, status=status.HTTP_409_CONFLICT
         )
-    if isinstance(exc, OperationalError) and _transient(exc):
-        # Two transactions locked the same rows in opposite orders, or the database went away
-        # for a moment: nothing was stored; the client retries (provider webhooks do).
+    if is_transient(exc):
+        # Two transactions locked the same rows in opposite orders (or a serialization
+        # failure): this one was rolled back, nothing was stored; the client retries.
         response = Response(
             {"detail": "The database is busy; retry.", "code": "try_again"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -48,11 +48,3 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)
-
-
-# PostgreSQL's deadlock, serialization failure and lock-timeout states: retrying succeeds.
-_TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}
-
-
-def _transient(exc: OperationalError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES

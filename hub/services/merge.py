@@ -19,6 +19,7 @@ from __future__ import annotations
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from hub.db_errors import is_transient
 from hub.models import Conversation, Message, SlaRecord
 from hub.services import clock
 from hub.services.conversations import conversation_changed
@@ -144,14 +145,11 @@ def merge_conversations(keep: Conversation, merged: Conversation, *, by=None) ->
     try:
         return _merge_conversations(keep, merged, by=by)
     except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+        if not is_transient(exc):
             raise
         raise ServiceError(
             "The conversations changed while merging; try again.", code="conflict"
         ) from exc
-
-
-DEADLOCK_DETECTED = "40P01"
 
 
 @transaction.atomic
