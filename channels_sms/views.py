@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import OperationalError
 from django.http import (
     Http404,
     HttpResponse,
@@ -20,7 +19,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from channels_sms import media, services, signature
-from hub.db_errors import is_transient
 from hub.files import file_response
 from hub.models import Attachment
 
@@ -57,18 +55,7 @@ def twilio_inbound(request):
         services.receive_inbound(endpoint, request.POST)
     except services.InvalidWebhook as error:
         return _bad_request(error)
-    except OperationalError as error:
-        if not is_transient(error):
-            raise
-        return _retry_later()
     return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
-
-
-def _retry_later() -> HttpResponse:
-    """A deadlock or serialization failure rolled the message back: Twilio retries it."""
-    response = HttpResponse("Busy; retry.", status=503, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = "1"
-    return response
 
 
 @csrf_exempt

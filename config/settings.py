@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "inbox.middleware.AgentPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hub.middleware.TransientDatabaseErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

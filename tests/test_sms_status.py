@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.db import transaction
 
+from channels_sms import services
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub.models import Message
@@ -192,7 +193,6 @@ def test_a_callback_during_the_send_waits_for_it_and_is_not_lost(endpoint_for):
     """Twilio can call back before the worker that sent the message has committed its sid. The
     callback names the message by its key, so it waits for the send's row lock instead of
     finding nothing."""
-    from channels_sms import services
     from tests.test_concurrency import run_concurrently
 
     sms = sms_endpoint(endpoint_for)
@@ -219,3 +219,34 @@ def test_a_callback_during_the_send_waits_for_it_and_is_not_lost(endpoint_for):
     assert errors == []
     queued.refresh_from_db()
     assert (queued.provider_message_id, queued.delivery_status) == (SID, "delivered")
+
+
+def test_a_deadlock_on_a_status_callback_is_a_503_to_retry(client, sent, monkeypatch):
+    """Any view (here the status callback, outside the REST API) that meets a deadlock answers
+    503 with Retry-After (hub.middleware), and the retry applies the status."""
+    from django.db import OperationalError
+
+    real = services.apply_status_callback
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected") from DeadlockDetected()
+
+    monkeypatch.setattr(services, "apply_status_callback", deadlocked)
+    response = callback(client, status="delivered")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    sent.refresh_from_db()
+    assert sent.delivery_status != "delivered"
+    monkeypatch.setattr(services, "apply_status_callback", real)
+    assert callback(client, status="delivered").status_code == 204
+    sent.refresh_from_db()
+    assert sent.delivery_status == "delivered"
+
+    def broken(*args, **kwargs):  # not transient: a real server error stays one
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "apply_status_callback", broken)
+    client.raise_request_exception = False
+    assert callback(client, status="read").status_code == 500
