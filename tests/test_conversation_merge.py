@@ -15,6 +15,7 @@ from hub import services
 from hub.adapters import OutboundRefused
 from hub.models import Conversation, Message, SlaRecord, WebhookDelivery, WebhookSubscription
 from hub.services.errors import ServiceError
+from tests.db_errors import raises_deadlock
 from tests.factories import ContactFactory, ConversationFactory, EndpointFactory, TeamFactory
 from tests.markers import postgresql_only
 from tests.test_email_flow import mail
@@ -311,13 +312,7 @@ def test_a_deadlock_with_an_arriving_message_is_a_conflict_not_a_500(
 
     older, newer = two_of_one_contact(api_endpoint)
 
-    class DeadlockDetected(Exception):
-        sqlstate = "40P01"
-
-    def deadlocked(*args, **kwargs):
-        raise OperationalError("deadlock detected") from DeadlockDetected()
-
-    monkeypatch.setattr(merge, "_merge_conversations", deadlocked)
+    monkeypatch.setattr(merge, "_merge_conversations", raises_deadlock)
     response = api.post(merge_url(newer), {"into": older.pk}, format="json")
     assert response.status_code == 409 and "try again" in response.json()["detail"]
 
@@ -371,17 +366,10 @@ def test_a_real_deadlock_is_reported_as_a_conflict(api_endpoint):
 def test_an_inbound_post_that_meets_a_deadlock_is_a_503_to_retry(api, api_endpoint, monkeypatch):
     """The other side of that deadlock: the ingest is aborted, nothing is stored, and the
     integrator is told to retry (503 with Retry-After), as a provider's webhook retries."""
-    from django.db import OperationalError
 
     from hub.api import views
 
-    class DeadlockDetected(Exception):
-        sqlstate = "40P01"
-
-    def deadlocked(*args, **kwargs):
-        raise OperationalError("deadlock detected") from DeadlockDetected()
-
-    monkeypatch.setattr(views.services, "ingest_with_outcome", deadlocked)
+    monkeypatch.setattr(views.services, "ingest_with_outcome", raises_deadlock)
     response = api.post(
         reverse("inbound"),
         {"endpoint": api_endpoint.pk, "sender": {"address": "crm:1"}, "text": "ciao"},

@@ -12,6 +12,7 @@ import responses
 from channels_sms import services
 from crm.models import Contact, Identity
 from hub.models import Attachment, Conversation, Message
+from tests.db_errors import raises_deadlock
 from tests.markers import postgresql_only
 from tests.sms_fixtures import (
     ACCOUNT_SID,
@@ -543,18 +544,11 @@ def test_a_known_sender_is_looked_up_once(post, sms):
 def test_a_deadlock_is_a_503_that_twilio_retries(post, sms, monkeypatch):
     """A transaction aborted by a deadlock stored nothing; Twilio is asked to retry, not shown a
     server error, and its retry stores the message."""
-    from django.db import OperationalError
 
     real = services.receive_inbound
 
-    class DeadlockDetected(Exception):
-        sqlstate = "40P01"
-
-    def deadlocked(*args, **kwargs):
-        raise OperationalError("deadlock detected") from DeadlockDetected()
-
     params = inbound_params(sender="+39 347 123 4567", sid="SM" + "7" * 32)
-    monkeypatch.setattr(services, "receive_inbound", deadlocked)
+    monkeypatch.setattr(services, "receive_inbound", raises_deadlock)
     response = post(params)
     assert response.status_code == 503 and response["Retry-After"] == "1"
     assert not messages().exists()

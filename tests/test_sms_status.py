@@ -15,6 +15,7 @@ from channels_sms import services
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub.models import Message
+from tests.db_errors import raises_deadlock
 from tests.factories import ConversationFactory, MessageFactory
 from tests.markers import postgresql_only
 from tests.sms_fixtures import STATUS_PATH, corpus, signed_post, sms_endpoint
@@ -228,13 +229,7 @@ def test_a_deadlock_on_a_status_callback_is_a_503_to_retry(client, sent, monkeyp
 
     real = services.apply_status_callback
 
-    class DeadlockDetected(Exception):
-        sqlstate = "40P01"
-
-    def deadlocked(*args, **kwargs):
-        raise OperationalError("deadlock detected") from DeadlockDetected()
-
-    monkeypatch.setattr(services, "apply_status_callback", deadlocked)
+    monkeypatch.setattr(services, "apply_status_callback", raises_deadlock)
     response = callback(client, status="delivered")
     assert response.status_code == 503 and response["Retry-After"] == "1"
     sent.refresh_from_db()
