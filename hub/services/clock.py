@@ -103,12 +103,26 @@ def stop(conversation: Conversation, at: datetime, *, by=None, reason: str = "re
                 "breached": record.breached,
             },
         )
-    conversation.waiting_since = None
-    conversation.clock_kind = ""
-    conversation.warn_at = conversation.due_at = None
-    conversation.warned_at = conversation.breached_at = None
-    conversation.clock_remaining = None
-    conversation.sla_record = None
+    clear(conversation)
+
+
+# A conversation's running clock: what ``clear`` empties and a merge moves as a whole.
+STATE_FIELDS = (
+    "waiting_since",
+    "clock_kind",
+    "warn_at",
+    "due_at",
+    "warned_at",
+    "breached_at",
+    "clock_remaining",
+    "sla_record",
+)
+
+
+def clear(conversation: Conversation) -> None:
+    """No clock on ``conversation`` (its record, if any, left as it is)."""
+    for name in STATE_FIELDS:
+        setattr(conversation, name, "" if name == "clock_kind" else None)
 
 
 def pause(conversation: Conversation, at: datetime) -> None:

@@ -200,7 +200,12 @@ def _threaded_conversation(
     """The conversation the message's threading hints point to, if any, locked; where that
     one was merged, the one it was merged into. ``refs``: the message ids it answers
     (``_references``)."""
-    return merge.followed(_hinted_conversation(inbound, contact, refs, new_person=new_person))
+    conversation = _hinted_conversation(inbound, contact, refs, new_person=new_person)
+    for _hop in range(20):  # a chain of merges is short; a cycle cannot be made, but bound it
+        if conversation is None or not conversation.merged_into_id:
+            break
+        conversation = _locked_by_id.first(pk=conversation.merged_into_id)
+    return conversation
 
 
 def _hinted_conversation(
@@ -275,7 +280,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         except InvalidIdentity as exc:
             raise InvalidInbound(str(exc), field="sender") from exc
     contact = identity.contact
-    if not (new_person or getattr(identity, "contact_locked", False)):
+    if not (new_person or identity.contact_locked):
         # One writer per contact at a time: two messages of one person never open two
         # conversations. (A contact created in this transaction is invisible to others.)
         contact = Contact.objects.select_for_update().filter(pk=identity.contact_id).first()
@@ -384,20 +389,18 @@ def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: 
     endpoint = inbound.endpoint
     if not (inbound.provider_message_id and _capabilities(endpoint.channel).threads_by_references):
         return
-    others = set(
-        _answers_elsewhere.list(
-            provider_message_id=inbound.provider_message_id[:255],
-            channel=endpoint.channel,
-            endpoint_id=endpoint.pk,
-            contact_id=contact.pk,
-            conversation_id=conversation.pk,
-        )
+    others = _answers_elsewhere.list(
+        provider_message_id=inbound.provider_message_id[:255],
+        channel=endpoint.channel,
+        endpoint_id=endpoint.pk,
+        contact_id=contact.pk,
+        conversation_id=conversation.pk,
     )
     if not others:  # the common case: no ORM query to compile
         return
     for other in (
         Conversation.objects.select_for_update(of=("self",))
-        .filter(pk__in=sorted(others), merged_into__isnull=True)
+        .filter(pk__in=set(others), merged_into__isnull=True)
         .order_by("pk")
     ):
         merge.merge_into(conversation, other, reason="a late message links the two threads")

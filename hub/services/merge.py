@@ -11,7 +11,7 @@ contact by hand (API, admin, agent UI). Either way the same function runs:
   reopens a resolved one) and the earliest wait still unanswered, so a person who was waiting
   keeps waiting from the first moment, and the other wait's clock is closed as "merged";
 - the merged conversation stays, resolved, with ``merged_into`` pointing to the kept one: its
-  links, reply token and subject reference lead there (``followed``).
+  links, reply token and subject reference lead there (the ingest follows ``merged_into``).
 """
 
 from __future__ import annotations
@@ -26,17 +26,6 @@ from hub.services.conversations import conversation_changed
 from hub.services.errors import ServiceError
 from hub.services.timeline import record_event
 
-# The running TTL clock of a conversation, moved as a whole.
-CLOCK_FIELDS = (
-    "waiting_since",
-    "clock_kind",
-    "warn_at",
-    "due_at",
-    "warned_at",
-    "breached_at",
-    "clock_remaining",
-    "sla_record",
-)
 # The most active status wins: a merged open conversation reopens a resolved one.
 _STATUS_RANK = {
     Conversation.Status.OPEN: 0,
@@ -44,21 +33,6 @@ _STATUS_RANK = {
     Conversation.Status.SNOOZED: 2,
     Conversation.Status.RESOLVED: 3,
 }
-_MAX_HOPS = 20
-
-
-def followed(conversation: Conversation | None) -> Conversation | None:
-    """``conversation``, or, when it was merged, the conversation it was merged into (locked,
-    as the caller locked the first)."""
-    hops = 0
-    while conversation is not None and conversation.merged_into_id and hops < _MAX_HOPS:
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
-            .filter(pk=conversation.merged_into_id)
-            .first()
-        )
-        hops += 1
-    return conversation
 
 
 def merge_into(keep: Conversation, merged: Conversation, *, reason: str, by=None) -> int:
@@ -128,10 +102,9 @@ def _merge_clocks(keep: Conversation, merged: Conversation, now, by) -> None:
         keep.waiting_since is None or merged.waiting_since < keep.waiting_since
     ):
         clock.stop(keep, now, by=by, reason="merged")
-        for name in CLOCK_FIELDS:
+        for name in clock.STATE_FIELDS:
             setattr(keep, name, getattr(merged, name))
-            setattr(merged, name, None)
-        merged.clock_kind = ""
+        clock.clear(merged)  # its record runs on, now the kept conversation's
     else:
         clock.stop(merged, now, by=by, reason="merged")
 
@@ -154,8 +127,6 @@ def merge_conversations(keep: Conversation, merged: Conversation, *, by=None) ->
 
 @transaction.atomic
 def _merge_conversations(keep: Conversation, merged: Conversation, *, by=None) -> Conversation:
-    if keep.pk == merged.pk:
-        raise ServiceError("A conversation cannot be merged into itself.", field="into")
     # Lock in id order: two merges of the same pair the other way round wait, not deadlock.
     rows = {
         c.pk: c
