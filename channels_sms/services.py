@@ -171,6 +171,7 @@ def link_phone_identities(
             identity = add_identity(rows[other].contact, kind, value, display_name=display_name)
         except IdentityTaken as taken:  # created meanwhile by a path that takes no lock
             identity = taken.identity
+    identity.contact_locked = False  # read without the lock: the ingest takes it
     name_unnamed_contact(identity, display_name)
     return identity, False
 
