@@ -14,9 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from channels_chat import conf
-from crm.models import Identity
 from hub import files
-from hub.models import Attachment, Message
+from hub.models import Attachment, Channel, Message
 
 _SALT = "channels_chat.files"
 
@@ -29,7 +28,8 @@ def file_path(attachment: Attachment) -> str:
 
 def attachment_for(token: str) -> Attachment | None:
     """The attachment a valid, unexpired token names, if it is still a file of a reply or of
-    the visitor's own upload (never of a note, nor of the person's email)."""
+    the visitor's own upload (never of a note, nor of the person's email: see
+    ``files_payload``)."""
     pk = files.signed_id(token, _SALT, int(conf.setting("FILE_URL_MAX_AGE_SECONDS")))
     if pk is None:
         return None
@@ -37,7 +37,7 @@ def attachment_for(token: str) -> Attachment | None:
         Attachment.objects.filter(pk=pk, message__kind=Message.Kind.MESSAGE)
         .filter(
             Q(message__direction=Message.Direction.OUTBOUND)
-            | Q(message__sender_identity__kind=Identity.Kind.CHAT_VISITOR)
+            | Q(message__channel=Channel.CHAT)  # what a visitor sent through the widget
         )
         .only("file", "filename", "content_type", "size")
         .first()
@@ -46,18 +46,13 @@ def attachment_for(token: str) -> Attachment | None:
 
 def files_payload(message: Message) -> list[dict]:
     """What the widget shows of ``message``'s files: a reply's, or a file the visitor sent
-    through the widget (a message with the widget's ``client_id``)."""
+    through the widget (an inbound message of the chat channel); never the files of the
+    person's own email, which the widget may show as text."""
     if message.kind != Message.Kind.MESSAGE:
         return []
-    if message.direction != Message.Direction.OUTBOUND and not _from_widget(message):
+    if message.direction != Message.Direction.OUTBOUND and message.channel != Channel.CHAT:
         return []
     return [
         {"name": item.filename, "size": item.size, "url": file_path(item)}
         for item in message.attachments.all()
     ]
-
-
-def _from_widget(message: Message) -> bool:
-    metadata = message.metadata if isinstance(message.metadata, dict) else {}
-    chat = metadata.get("chat")
-    return isinstance(chat, dict) and bool(chat.get("client_id"))

@@ -305,16 +305,13 @@ def _store(
     conversation = visitor_conversation(visitor)
     if conversation is None:
         _check_prechat(visitor)
-    first_line = (
-        text.splitlines()[0][:80] if text else (attachment.filename[:80] if attachment else "")
-    )
     inbound = InboundMessage(
         endpoint=visitor.endpoint,
         sender_kind=Identity.Kind.CHAT_VISITOR,
         sender_address=visitor.visitor_id,
         text=text,
         provider_message_id=f"{visitor.visitor_id}:{client_id}",
-        subject=first_line,
+        subject=(text.splitlines()[0] if text else attachment.filename)[:80],
         conversation_token=conversation.reply_token if conversation else "",
         attachments=[attachment] if attachment else [],
         metadata={"chat": {"client_id": client_id, "page_url": _http_url(page_url)}},

@@ -78,7 +78,7 @@ def _form_body(request) -> dict:
         length = 0
     if length > limit:
         raise ChatError("too_large", "Request body too large.", status=413)
-    if not request.content_type == "multipart/form-data":
+    if request.content_type != "multipart/form-data":
         raise ChatError("invalid", "Send the file as multipart/form-data.", status=415)
     try:
         fields = {name: request.POST.get(name) for name in request.POST}
