@@ -409,8 +409,6 @@ class FieldsFromArguments:
     (a ``child``) is deep-copied as DRF does.
     """
 
-    _field_templates: dict | None = None
-
     def get_fields(self):
         cls = type(self)
         templates = cls.__dict__.get("_field_templates")
