@@ -96,6 +96,10 @@ class HandoffForm(forms.Form):
     channel = forms.ChoiceField(label=_("Hand off to"), choices=Channel.choices)
 
 
+class MergeForm(forms.Form):
+    source = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
 

@@ -30,7 +30,15 @@ from hub.services.errors import ServiceError
 from hub.services.outbound import ReplyCheck
 from inbox import hooks, presenters
 from inbox import selectors as inbox_selectors
-from inbox.forms import AssignForm, HandoffForm, NoteForm, ProfileForm, ReplyForm, SnoozeForm
+from inbox.forms import (
+    AssignForm,
+    HandoffForm,
+    MergeForm,
+    NoteForm,
+    ProfileForm,
+    ReplyForm,
+    SnoozeForm,
+)
 from inbox.middleware import remember_preferences
 from inbox.models import AgentProfile
 
@@ -544,11 +552,12 @@ def merge(request, pk: int):
     """Move another conversation of the same contact (``source``) into this one; the page
     reloads with the joined timeline."""
     conversation = _conversation_or_404(request, pk)
-    try:
-        source_pk = int(request.POST.get("source", ""))
-    except ValueError:
-        source_pk = 0
-    source = inbox_selectors.visible_conversation(request.user, source_pk) if source_pk else None
+    form = MergeForm(request.POST)
+    source = (
+        inbox_selectors.visible_conversation(request.user, form.cleaned_data["source"])
+        if form.is_valid()
+        else None
+    )
     if source is None:
         return _action_response(
             request, conversation, error=_("Choose a conversation to merge."), status=422

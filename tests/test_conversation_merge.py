@@ -205,6 +205,7 @@ def test_api_merge_refusals(api, api_endpoint):
         (newer, {"into": stranger.pk}, 400, "into"),
         (newer, {"into": hidden.pk}, 400, "into"),  # not the agent's team: as if absent
         (newer, {"into": "x"}, 400, "into"),
+        (newer, {"into": 10**20}, 400, "into"),  # beyond a bigint: no such conversation
         (newer, {}, 400, "into"),
     ]
     for source, body, code, field in cases:
@@ -292,7 +293,7 @@ def test_the_agent_cannot_merge_what_they_cannot_see(client, agent, support):
     other_team = EndpointFactory(channel="email", address="x@other.example", team=TeamFactory())
     hidden = ConversationFactory(contact=kept.contact, endpoint=other_team, team=other_team.team)
     merge = reverse("inbox:merge", args=[kept.pk])
-    for source in (hidden.pk, "", "x", kept.pk):
+    for source in (hidden.pk, "", "x", kept.pk, 10**20):
         response = client.post(merge, {"source": source}, HTTP_HX_REQUEST="true")
         assert response.status_code == 422, source
     # Into a conversation of another team: a 404, as for every action there.
