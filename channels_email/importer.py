@@ -3,16 +3,19 @@
 - Parsing (MIME, charsets, reply and quote splitting) is CPU work without the database: with
   ``workers`` > 0 it runs in that many worker processes, a few messages per task, while this
   process writes the previous ones. Results come back in the source's order, and only this
-  process writes, one transaction per message, so threading (reply token, In-Reply-To and
-  References, subject token) sees exactly what a one-by-one import would see.
+  process writes, in that order, so threading (reply token, In-Reply-To and References, subject
+  token) sees exactly what a one-by-one import would see.
+- Writing: runs of plain emails go to :func:`hub.services.ingest_batch.ingest_many` (planned in
+  memory from a few queries, one multi-row INSERT per table and one commit per run, all or
+  nothing); an email with more to do (other people on To/Cc, a skipped attachment, a bounce
+  report, a reply token, a merge) is ingested on its own in its place. 356 emails/s instead of
+  102 parsing here, about 400 with two parse workers (2,000 generated emails, 2-core machine).
 - Memory stays flat: at most ``2 * workers + 1`` tasks of at most ``CHUNK_BYTES`` are in flight
   and a batch holds at most ``BATCH_SIZE`` messages or ``BATCH_BYTES``.
 - The duplicate check (idempotency by Message-ID) is one query per batch, and the email
   endpoints come from the configuration cache instead of two queries per message.
-- Its database connection prepares the statements it repeats (:func:`config.db.
-  prepared_statements`, ``HUB_IMPORT_PREPARED_STATEMENTS``): a median 9 % more emails a second.
-- The realtime push sent on each commit goes through the process's one push loop (see
-  :mod:`hub.services.realtime`), not an event loop and a Redis connection of its own.
+- The realtime pushes (one per team and kind of event for a run) go through the process's one
+  push loop (see :mod:`hub.services.realtime`), not an event loop of its own.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 from django.conf import settings
 
 from channels_email import services
 from channels_email.mailsource import MailItem
 from channels_email.prepare import PreparedEmail, prepare_many, prepare_raw_email
-from config.db import prepared_statements
 
 CHUNK_SIZE = 16  # messages per worker task
 CHUNK_BYTES = 1 << 20
@@ -53,15 +56,11 @@ class MailImporter:
         self.source = source
         self.max_chars = settings.HUB["MAX_MESSAGE_CHARS"]
 
-    def run(self, items: Iterable[MailItem]) -> Iterator[ImportResult]:
-        """Ingest ``items`` in order, yielding each one's outcome as it is committed."""
-        if settings.HUB_IMPORT_PREPARED_STATEMENTS:
-            with prepared_statements():
-                yield from self._run(items)
-        else:
-            yield from self._run(items)
-
-    def _run(self, items: Iterable[MailItem]) -> Iterator[ImportResult]:
+    def run(self, items: Iterable[MailItem], *, limit: int = 0) -> Iterator[ImportResult]:
+        """Ingest ``items`` (the first ``limit`` of them, if given) in order, yielding the
+        outcomes batch by batch as they are committed."""
+        if limit:
+            items = islice(items, limit)
         for batch in _batches(self._prepared(items)):
             try:
                 mailboxes = services.load_mailboxes(cached=True)
@@ -73,25 +72,33 @@ class MailImporter:
             except Exception:  # e.g. a NUL in a Message-ID: check each message on its own
                 logger.warning("batch duplicate check failed", exc_info=True)
                 mailboxes, stored = None, None
-            for item, prepared in batch:
-                try:
-                    outcome = services.ingest_prepared(
-                        prepared,
-                        item.raw,
-                        source=self.source,
-                        mailbox=self.mailbox,
-                        historical=True,
-                        mailboxes=mailboxes,
-                        stored_ids=stored,
-                    )
-                except Exception as exc:  # the caller reports it; the import goes on
-                    yield ImportResult(item, None, exc)
-                    continue
-                if outcome.status == "ingested" and stored is not None:
-                    # A later copy of this message in the same batch is a duplicate.
-                    message = outcome.message
-                    stored.add((message.endpoint_id, message.provider_message_id))
+            try:
+                outcomes = services.ingest_prepared_many(
+                    [(prepared, item.raw) for item, prepared in batch],
+                    source=self.source,
+                    mailbox=self.mailbox,
+                    historical=True,
+                    mailboxes=mailboxes,
+                    stored_ids=stored,
+                )
+            except Exception:  # e.g. the database went away mid-batch: each message on its own
+                logger.warning("batch ingest failed", exc_info=True)
+                yield from self._one_by_one(batch)
+                continue
+            for (item, _), outcome in zip(batch, outcomes, strict=True):
                 yield ImportResult(item, outcome)
+
+    def _one_by_one(self, batch: list[tuple[MailItem, PreparedEmail]]) -> Iterator[ImportResult]:
+        """What a failed batch wrote stays; the rest is stored or quarantined, or reported."""
+        for item, prepared in batch:
+            try:
+                outcome = services.ingest_prepared(
+                    prepared, item.raw, source=self.source, mailbox=self.mailbox, historical=True
+                )
+            except Exception as exc:  # the caller reports it; the import goes on
+                yield ImportResult(item, None, exc)
+                continue
+            yield ImportResult(item, outcome)
 
     def _prepared(self, items: Iterable[MailItem]) -> Iterator[tuple[MailItem, PreparedEmail]]:
         if not self.workers:

@@ -42,7 +42,8 @@ from hub.inbound import InboundAttachment, InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import update_delivery_status
 from hub.services.errors import ServiceError
-from hub.services.ingestion import ingest_with_outcome
+from hub.services.ingest_batch import ingest_many
+from hub.services.ingestion import IngestOutcome, ingest_with_outcome
 from hub.services.timeline import record_event
 
 logger = logging.getLogger(__name__)
@@ -179,14 +180,48 @@ def _ingest_parsed(
     mailboxes: Mailboxes | None = None,
     stored_ids: set[tuple[int, str]] | None = None,
 ) -> EmailOutcome:
+    email = _ready(parsed, raw, listing, source=source, envelope_recipient=envelope_recipient,
+                   mailbox=mailbox, historical=historical, content=content, mailboxes=mailboxes,
+                   stored_ids=stored_ids)  # fmt: skip
+    return email if isinstance(email, EmailOutcome) else _store_one(email)
+
+
+@dataclass
+class _Email:
+    """An inbound email ready for the hub: its ``InboundMessage``, what the email channel does
+    beside it in the same transaction (other recipients, skipped attachments, bounce reports),
+    and what a quarantine keeps should storing it fail."""
+
+    inbound: InboundMessage
+    others: list[tuple[str, str, str]]
+    skipped: list[dict]
+    hard_bounces: list
+    raw: bytes
+    source: str
+    recipient: str
+    listing: dict[str, str]
+
+    @property
+    def plain(self) -> bool:
+        """Nothing but the hub's ingest to do: the message can be written with others."""
+        return not (self.others or self.skipped or self.hard_bounces)
+
+
+def _ready(
+    parsed: ParsedEmail,
+    raw: bytes,
+    listing: dict[str, str],
+    *,
+    source: str,
+    envelope_recipient: str,
+    mailbox: str,
+    historical: bool,
+    content: EmailContent | None = None,
+    mailboxes: Mailboxes | None = None,
+    stored_ids: set[tuple[int, str]] | None = None,
+) -> _Email | EmailOutcome:
+    """The email to store, or what became of it already (a duplicate, a quarantine)."""
     recipient = envelope_recipient or mailbox
-
-    def keep(code: str, reason: str) -> EmailOutcome:
-        return quarantine(
-            raw, code=code, reason=reason, source=source, envelope_recipient=recipient,
-            listing=listing,
-        )  # fmt: skip
-
     try:
         mailboxes = mailboxes or load_mailboxes()
         endpoint, token = endpoint_for(parsed, envelope_recipient, mailbox, mailboxes)
@@ -199,16 +234,25 @@ def _ingest_parsed(
             return EmailOutcome("duplicate")
         if content is None:
             content = email_content(parsed, settings.HUB["MAX_MESSAGE_CHARS"])
-        return _ingest(
-            parsed, content, raw, endpoint, token, source, historical, mailboxes, provider_id
-        )
-    except (_Quarantine, UnreadableEmail) as exc:
-        return keep(exc.code, exc.reason)
-    except ServiceError as exc:
-        return keep("refused", str(exc))
+        return _email(parsed, content, raw, endpoint, token, source, historical, mailboxes,
+                      provider_id, recipient, listing)  # fmt: skip
     except Exception as exc:
-        logger.exception("email from %s could not be ingested", source)
-        return keep("error", f"{type(exc).__name__}: {exc}")
+        return _failed(exc, raw, source, recipient, listing)
+
+
+def _failed(
+    exc: Exception, raw: bytes, source: str, recipient: str, listing: dict[str, str]
+) -> EmailOutcome:
+    """Quarantine an email that could not be stored, with the reason."""
+    if isinstance(exc, _Quarantine | UnreadableEmail):
+        code, reason = exc.code, exc.reason
+    elif isinstance(exc, ServiceError):
+        code, reason = "refused", str(exc)
+    else:
+        logger.error("email from %s could not be ingested", source, exc_info=exc)
+        code, reason = "error", f"{type(exc).__name__}: {exc}"
+    return quarantine(raw, code=code, reason=reason, source=source, envelope_recipient=recipient,
+                      listing=listing)  # fmt: skip
 
 
 def _as_bytes(message: MimeMessage) -> bytes:
@@ -321,7 +365,7 @@ def _received_at(parsed: ParsedEmail):
     return parsed.date
 
 
-def _ingest(
+def _email(
     parsed: ParsedEmail,
     content: EmailContent,
     raw: bytes,
@@ -331,7 +375,9 @@ def _ingest(
     historical: bool,
     mailboxes: Mailboxes,
     provider_id: str,
-) -> EmailOutcome:
+    recipient: str,
+    listing: dict[str, str],
+) -> _Email:
     visible, html = content.visible, content.html
     meta: dict[str, Any] = {"source": source, **content.meta}
     attachments, skipped = _attachments(parsed)
@@ -344,33 +390,6 @@ def _ingest(
         meta["empty_body"] = True
     if _setting("KEEP_RAW"):
         meta["raw"] = _store_raw(raw)
-    others = _other_recipients(parsed, mailboxes)
-    hard_bounces = [report for report in parsed.reports if report.is_hard_bounce]
-    # One transaction per message. When the hub's ingest is the only thing that writes (no one
-    # else on To/Cc, nothing skipped, no bounce), its own transaction is that one: a savepoint
-    # inside ours would only cost two more round trips.
-    with atomic_with_files() if (others or skipped or hard_bounces) else nullcontext():
-        return _store(parsed, visible, html, attachments, skipped, meta, endpoint, token,
-                      provider_id, historical, others, hard_bounces)  # fmt: skip
-
-
-def _store(
-    parsed: ParsedEmail,
-    visible: str,
-    html: str,
-    attachments: list[InboundAttachment],
-    skipped: list[dict],
-    meta: dict[str, Any],
-    endpoint: Endpoint,
-    token: str,
-    provider_id: str,
-    historical: bool,
-    others: list[tuple[str, str, str]],
-    hard_bounces: list,
-) -> EmailOutcome:
-    participants = _resolve_participants(others)
-    if participants:
-        meta["participants"] = participants
     inbound = InboundMessage(
         endpoint=endpoint,
         sender_kind=Identity.Kind.EMAIL,
@@ -389,21 +408,93 @@ def _store(
         is_historical=historical,
         metadata={"email": meta},
     )
-    outcome = ingest_with_outcome(inbound)
+    hard_bounces = [report for report in parsed.reports if report.is_hard_bounce]
+    others = _other_recipients(parsed, mailboxes)
+    return _Email(inbound, others, skipped, hard_bounces, raw, source, recipient, listing)
+
+
+def _store_one(email: _Email) -> EmailOutcome:
+    """One transaction per message. When the hub's ingest is the only thing that writes, its own
+    transaction is that one: a savepoint inside ours would only cost two more round trips."""
+    try:
+        with nullcontext() if email.plain else atomic_with_files():
+            if email.others:
+                participants = _resolve_participants(email.others)
+                if participants:
+                    email.inbound.metadata["email"]["participants"] = participants
+            return _stored(email, ingest_with_outcome(email.inbound))
+    except Exception as exc:
+        return _failed(exc, email.raw, email.source, email.recipient, email.listing)
+
+
+def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:
+    """The email channel's part after the hub stored ``email`` (or found it stored)."""
     if not outcome.created:
         return EmailOutcome("duplicate", message=outcome.message)
     message = outcome.message
-    if skipped:
-        names = ", ".join(f"{item['filename']} ({item['reason']})" for item in skipped)
+    if email.skipped:
+        names = ", ".join(f"{item['filename']} ({item['reason']})" for item in email.skipped)
         record_event(
             message.conversation,
             "email_attachment_skipped",
             text=f"Attachments not stored: {names}. They are in the original message.",
-            metadata={"message_id": message.pk, "attachments": skipped},
+            metadata={"message_id": message.pk, "attachments": email.skipped},
         )
-    for report in hard_bounces:
+    for report in email.hard_bounces:
         _apply_bounce_report(report)
     return EmailOutcome("ingested", message=message)
+
+
+def ingest_prepared_many(
+    batch: list[tuple[PreparedEmail, bytes]],
+    *,
+    source: str,
+    mailbox: str = "",
+    historical: bool = False,
+    mailboxes: Mailboxes | None = None,
+    stored_ids: set[tuple[int, str]] | None = None,
+) -> list[EmailOutcome]:
+    """Ingest many emails in order, as :func:`ingest_prepared` one at a time would: runs of
+    plain ones are written together (:func:`hub.services.ingest_batch.ingest_many`), the others
+    (other people on To/Cc, skipped attachments, bounce reports) one by one in their place."""
+    outcomes: list[EmailOutcome | None] = [None] * len(batch)
+    run: list[tuple[int, _Email]] = []
+
+    def done(index: int, outcome: EmailOutcome) -> None:
+        outcomes[index] = outcome
+        if outcome.status == "ingested" and stored_ids is not None:
+            # A later copy in this batch is a duplicate.
+            stored_ids.add((outcome.message.endpoint_id, outcome.message.provider_message_id))
+
+    def write_run() -> None:
+        results = ingest_many([email.inbound for _, email in run])
+        for (index, email), result in zip(run, results, strict=True):
+            if isinstance(result, Exception):
+                done(index, _failed(result, email.raw, email.source, email.recipient,
+                                    email.listing))  # fmt: skip
+            else:
+                done(index, _stored(email, result))
+        run.clear()
+
+    for index, (prepared, raw) in enumerate(batch):
+        if prepared.parsed is None:
+            outcomes[index] = ingest_prepared(prepared, raw, source=source, mailbox=mailbox)
+            continue
+        email = _ready(prepared.parsed, raw, prepared.listing, source=source,
+                       envelope_recipient="", mailbox=mailbox, historical=historical,
+                       content=prepared.content, mailboxes=mailboxes,
+                       stored_ids=stored_ids)  # fmt: skip
+        if isinstance(email, EmailOutcome):
+            outcomes[index] = email
+        elif email.plain:
+            run.append((index, email))
+        else:
+            if run:
+                write_run()
+            done(index, _store_one(email))
+    if run:
+        write_run()
+    return outcomes  # type: ignore[return-value]
 
 
 def _attachments(parsed: ParsedEmail) -> tuple[list[InboundAttachment], list[dict]]:

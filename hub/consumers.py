@@ -43,8 +43,10 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def hub_events(self, event) -> None:
-        """A batch (e.g. the SLA sweep's warnings): one frame per conversation for the client."""
+        """A batch (the SLA sweep's warnings, an import's messages): one frame per item, as if
+        each had been pushed alone. An item is a conversation or names its conversation."""
         for item in event["items"]:
+            conversation_id = item.get("conversation_id", item["id"])
             await self.send_json(
-                {"event": event["event"], "conversation_id": item["id"], "data": item}
+                {"event": event["event"], "conversation_id": conversation_id, "data": item}
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -43,6 +44,8 @@ from hub.services.timeline import record_event
 from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
+
+_UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 # Queries of every inbound message, compiled once (see config.prepared).
 _locked_by_id = PreparedQuery(
@@ -142,7 +145,7 @@ def ingest(inbound: InboundMessage) -> Message:
 
 
 def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
-    _validate(inbound)
+    validate(inbound)
     # A retry is normally caught by the unique constraint below; with attachments, look first
     # so a retry does not write files that the rollback would leave behind.
     if inbound.provider_message_id and (inbound.attachments or inbound.pending_attachments):
@@ -161,7 +164,7 @@ def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
         raise
 
 
-def _validate(inbound: InboundMessage) -> None:
+def validate(inbound: InboundMessage) -> None:
     endpoint = inbound.endpoint
     if not isinstance(endpoint, Endpoint) or endpoint.pk is None:
         raise InvalidInbound("Unknown endpoint.", field="endpoint")
@@ -182,14 +185,14 @@ def _existing(inbound: InboundMessage) -> Message | None:
     )
 
 
-def _capabilities(channel: str) -> adapters.Capabilities:
+def capabilities_of(channel: str) -> adapters.Capabilities:
     try:
         return adapters.get_adapter(channel).capabilities
     except LookupError:
         return adapters.Capabilities()
 
 
-def _references(inbound: InboundMessage) -> list[str]:
+def references_of(inbound: InboundMessage) -> list[str]:
     """The message ids ``inbound`` answers, nearest first, as stored (at most 100)."""
     return list(dict.fromkeys(ref[:255] for ref in inbound.references if ref))[:100]
 
@@ -199,7 +202,7 @@ def _threaded_conversation(
 ) -> Conversation | None:
     """The conversation the message's threading hints point to, if any, locked; where that
     one was merged, the one it was merged into. ``refs``: the message ids it answers
-    (``_references``)."""
+    (``references_of``)."""
     conversation = _hinted_conversation(inbound, contact, refs, new_person=new_person)
     for _hop in range(20):  # a chain of merges is short; a cycle cannot be made, but bound it
         if conversation is None or not conversation.merged_into_id:
@@ -212,7 +215,7 @@ def _hinted_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
 ) -> Conversation | None:
     endpoint = inbound.endpoint
-    capabilities = _capabilities(endpoint.channel)
+    capabilities = capabilities_of(endpoint.channel)
     locked = Conversation.objects.select_for_update(of=("self",))
     if inbound.conversation_token:
         found = _locked_by_reply_token.first(reply_token=inbound.conversation_token)
@@ -246,8 +249,20 @@ def _hinted_conversation(
 def _open_conversation(inbound: InboundMessage, contact: Contact, occurred_at, now) -> Conversation:
     """A new conversation. Where the channel runs no TTL clock it is inserted complete, so the
     common case costs one INSERT and no UPDATE."""
+    conversation = new_conversation(inbound, contact, occurred_at, now)
+    if inbound.wants_answer:
+        conversation.last_inbound_at = occurred_at
+        policy = policy_for(conversation)
+        if policy.ttl(SlaRecord.Kind.FIRST_RESPONSE) is None and not policy.resolution:
+            clock.start(conversation, occurred_at, policy)  # no timed clock: nothing to record
+    conversation.save(force_insert=True)
+    return conversation
+
+
+def new_conversation(inbound: InboundMessage, contact: Contact, occurred_at, now) -> Conversation:
+    """The unsaved conversation ``inbound`` opens (its clock not started)."""
     endpoint: Endpoint = inbound.endpoint
-    conversation = Conversation(
+    return Conversation(
         contact=contact,
         endpoint=endpoint,
         channel=endpoint.channel,
@@ -256,13 +271,38 @@ def _open_conversation(inbound: InboundMessage, contact: Contact, occurred_at, n
         last_activity_at=occurred_at,
         created_at=now,
     )
-    if inbound.wants_answer:
-        conversation.last_inbound_at = occurred_at
-        policy = policy_for(conversation)
-        if policy.ttl(SlaRecord.Kind.FIRST_RESPONSE) is None and not policy.resolution:
-            clock.start(conversation, occurred_at, policy)  # no timed clock: nothing to record
-    conversation.save(force_insert=True)
-    return conversation
+
+
+def message_body(inbound: InboundMessage) -> tuple[str, str]:
+    """The text and sanitised HTML stored of ``inbound``; ``InvalidInbound`` if nothing of it
+    is visible."""
+    html = sanitize_html(inbound.html)
+    text = clean_text(inbound.text) or html_to_text(html)
+    if not (text or "<img" in html or inbound.attachments or inbound.pending_attachments):
+        raise InvalidInbound("An empty message (no visible text or attachment).", field="text")
+    return text, html
+
+
+def new_message(
+    inbound: InboundMessage, conversation: Conversation, identity, text: str, html: str, occurred_at
+) -> Message:
+    """The unsaved inbound ``Message`` of ``inbound``."""
+    endpoint: Endpoint = inbound.endpoint
+    return Message(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.MESSAGE,
+        channel=endpoint.channel,
+        endpoint=endpoint,
+        sender_identity=identity,
+        text=text,
+        html=html,
+        provider_message_id=inbound.provider_message_id,
+        delivery_status=Message.DeliveryStatus.RECEIVED,
+        is_auto_reply=inbound.is_auto_reply,
+        metadata=inbound.metadata,
+        occurred_at=occurred_at,
+    )
 
 
 def _store(inbound: InboundMessage) -> IngestOutcome:
@@ -291,7 +331,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     now = timezone.now()
     occurred_at = inbound.received_at or now
-    refs = _references(inbound)
+    refs = references_of(inbound)
     conversation = _threaded_conversation(inbound, contact, refs, new_person=new_person)
     created = reopened = False
     if (
@@ -311,25 +351,9 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     elif conversation.contact_id == contact.pk:
         conversation.contact = contact  # already loaded: spare later readers the query
 
-    html = sanitize_html(inbound.html)
-    text = clean_text(inbound.text) or html_to_text(html)
-    if not (text or "<img" in html or inbound.attachments or inbound.pending_attachments):
-        raise InvalidInbound("An empty message (no visible text or attachment).", field="text")
-    message = Message.objects.create(
-        conversation=conversation,
-        direction=Message.Direction.INBOUND,
-        kind=Message.Kind.MESSAGE,
-        channel=endpoint.channel,
-        endpoint=endpoint,
-        sender_identity=identity,
-        text=text,
-        html=html,
-        provider_message_id=inbound.provider_message_id,
-        delivery_status=Message.DeliveryStatus.RECEIVED,
-        is_auto_reply=inbound.is_auto_reply,
-        metadata=inbound.metadata,
-        occurred_at=occurred_at,
-    )
+    text, html = message_body(inbound)
+    message = new_message(inbound, conversation, identity, text, html, occurred_at)
+    message.save(force_insert=True)
     if refs:
         MessageReference.objects.bulk_create(
             MessageReference(message=message, channel=endpoint.channel, provider_message_id=ref)
@@ -387,7 +411,8 @@ def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: 
     no such answers: the threading looked for them first.) Only the same person's: an id any
     sender can name must not join two people's mail."""
     endpoint = inbound.endpoint
-    if not (inbound.provider_message_id and _capabilities(endpoint.channel).threads_by_references):
+    capabilities = capabilities_of(endpoint.channel)
+    if not (inbound.provider_message_id and capabilities.threads_by_references):
         return
     others = _answers_elsewhere.list(
         provider_message_id=inbound.provider_message_id[:255],
@@ -409,7 +434,18 @@ def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: 
 def store_attachment(
     message: Message, filename: str, content_type: str, content: bytes, content_id: str = ""
 ) -> Attachment:
-    filename = (filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
+    attachment = attachment_with_file(message, filename, content_type, content, content_id)
+    attachment.save()
+    return attachment
+
+
+def attachment_with_file(
+    message: Message, filename: str, content_type: str, content: bytes, content_id: str = ""
+) -> Attachment:
+    """An unsaved ``Attachment`` of ``message`` whose file is written (and noted for deletion
+    should the transaction roll back)."""
+    # No path separators, and no control characters (a NUL makes the storage fail).
+    filename = _UNSAFE_IN_NAME.sub("_", filename or "")[:200] or "attachment"
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     attachment = Attachment(
@@ -421,5 +457,4 @@ def store_attachment(
     )
     attachment.file.save(filename, ContentFile(content), save=False)
     note_written(attachment.file.storage, attachment.file.name)
-    attachment.save()
     return attachment

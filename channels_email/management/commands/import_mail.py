@@ -79,7 +79,7 @@ class Command(BaseCommand):
         done = 0
         position = 0
         with progress:
-            results = importer.run(source)
+            results = importer.run(source, limit=options["limit"])
             for result in results:
                 item, outcome = result.item, result.outcome
                 if outcome is None:  # last resort: the import goes on

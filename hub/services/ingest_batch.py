@@ -1,0 +1,407 @@
+"""Many inbound messages written together, as ``ingest`` one by one would store them: the write
+path of ``import_mail``.
+
+``ingest`` costs about ten statements and a commit per message, each a round trip plus Django's
+CPU for a query and a model save; importing a mailbox, that was the limit (about 120 emails/s on
+two cores). Here a run of messages is planned in memory from a handful of queries for the whole
+run (their senders, the stored messages and references they name, the conversations those are
+in, locked), then written with one multi-row INSERT per table and one commit.
+
+The planner applies ``ingest``'s threading rules in the same order (a stored message this one
+answers; for a known person, their message that answers this one or the same earlier message;
+their ``[#<ref>]`` subject token), with the messages planned earlier in the run counting as
+stored. What it does not plan itself it hands to ``ingest_with_outcome`` in its place in the
+order, after writing the run before it, so the one-by-one path decides:
+
+- a message that may start a TTL clock or reopen a conversation (only history and automatic
+  replies are planned), a reply token, a sender resolved by its channel, attachments still to
+  come, a channel that threads by contact;
+- a conversation that was merged, a late message that links two threads (a merge), an automatic
+  reply to a resolved conversation (a timeline event), a second copy of a message;
+- anything ``ingest`` would refuse (it raises the reason).
+
+Any error while planning or writing a run rolls the run back and ingests its messages one by
+one, each in its own transaction: one bad message never takes the others with it, and no
+partial row is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.identities import normalise
+from crm.models import Contact, Identity
+from hub.files import atomic_with_files
+from hub.inbound import InboundMessage
+from hub.models import Attachment, Conversation, Message, MessageReference
+from hub.payloads import conversation_payload, message_payload
+from hub.services import realtime, webhooks
+from hub.services.ingestion import (
+    IngestOutcome,
+    attachment_with_file,
+    capabilities_of,
+    ingest_with_outcome,
+    message_body,
+    new_conversation,
+    new_message,
+    references_of,
+    validate,
+)
+
+logger = logging.getLogger(__name__)
+
+# A message planned in this run sorts after every stored one with the same time (its id will be
+# larger), and after the run's earlier messages.
+_PLANNED_ID_BASE = 1 << 62
+
+Result = IngestOutcome | Exception
+
+
+def _contact_key(row: Identity | Conversation):
+    """Who a row belongs to: its contact's id, or the unsaved contact of a person new in the
+    run."""
+    return row.contact_id or row.contact
+
+
+class _NotPlanned(Exception):
+    """This message goes through ``ingest`` on its own."""
+
+
+@dataclass
+class _Seen:
+    """A message that refers to, or is, some provider message id: where it is and when."""
+
+    endpoint_id: int
+    contact: object  # a contact id, or the unsaved Contact of a person new in this run
+    conversation: Conversation
+    occurred_at: datetime
+    order: int  # the message id, or _PLANNED_ID_BASE + its place in the run
+
+
+@dataclass
+class _Planned:
+    inbound: InboundMessage
+    message: Message
+    conversation_created: bool
+    refs: list[str]
+
+
+def ingest_many(inbounds: Sequence[InboundMessage]) -> list[Result]:
+    """Store ``inbounds`` in order, as ``ingest_with_outcome`` one at a time would; one result
+    per message: its outcome, or the exception ``ingest`` raised for it."""
+    results: list[Result] = []
+    while len(results) < len(inbounds):
+        rest = inbounds[len(results) :]
+        written = _write_run(rest)
+        if written is None:  # the run failed: its messages one by one
+            run = max(1, _plannable_prefix(rest))
+            results.extend(_one_by_one(rest[:run]))
+            continue
+        results.extend(written)
+        if len(results) < len(inbounds):
+            results.extend(_one_by_one(inbounds[len(results) : len(results) + 1]))
+    return results
+
+
+def _one_by_one(inbounds: Sequence[InboundMessage]) -> list[Result]:
+    results: list[Result] = []
+    for inbound in inbounds:
+        try:
+            results.append(ingest_with_outcome(inbound))
+        except Exception as exc:  # the caller records it (e.g. a quarantine)
+            results.append(exc)
+    return results
+
+
+def _plannable(inbound: InboundMessage) -> bool:
+    return bool(
+        inbound.provider_message_id
+        and not inbound.wants_answer
+        and not inbound.conversation_token
+        and inbound.resolved_sender is None
+        and not inbound.pending_attachments
+    )
+
+
+def _plannable_prefix(inbounds: Sequence[InboundMessage]) -> int:
+    count = 0
+    for inbound in inbounds:
+        if not _plannable(inbound):
+            break
+        count += 1
+    return count
+
+
+def _write_run(inbounds: Sequence[InboundMessage]) -> list[Result] | None:
+    """Plan and write the longest run at the start of ``inbounds`` that can be planned (maybe
+    none); None if that failed (nothing is written then)."""
+    try:
+        with atomic_with_files():
+            planner = _Planner(inbounds[: _plannable_prefix(inbounds)])
+            planned = planner.plan()
+            if planned:
+                planner.write(planned)
+    except Exception:
+        logger.warning("a run of %d messages failed; ingesting them one by one", len(inbounds),
+                       exc_info=True)  # fmt: skip
+        return None
+    return [
+        IngestOutcome(item.message, created=True, conversation_created=item.conversation_created)
+        for item in planned
+    ]
+
+
+class _Planner:
+    def __init__(self, inbounds: Sequence[InboundMessage]):
+        self.inbounds = inbounds
+        self.now = timezone.now()
+        self.identities: dict[tuple[str, str], Identity] = {}
+        self.new_identities: list[Identity] = []
+        self.renamed: dict[int, Contact] = {}
+        self.conversations: dict[int, Conversation] = {}
+        self.new_conversations: list[Conversation] = []
+        self.updated: dict[int, Conversation] = {}
+        # (channel, provider message id) -> the messages with that id / the ones referring to it
+        self.messages: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+        self.references: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
+        self.keys: set[tuple[int, str]] = set()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _load(self, values: list[tuple[str, str]]) -> None:
+        """Every row the run's threading can look at, in five queries."""
+        by_kind: dict[str, set[str]] = defaultdict(set)
+        for kind, value in values:
+            by_kind[kind].add(value)
+        condition = Q()
+        for kind, kind_values in by_kind.items():
+            condition |= Q(kind=kind, value__in=kind_values)
+        # Each known sender's contact locked, as ``ingest`` does (in id order: no deadlock).
+        for identity in (
+            Identity.objects.select_related("contact")
+            .select_for_update(of=("contact",))
+            .filter(condition)
+            .order_by("contact_id")
+        ):
+            self.identities[(identity.kind, identity.value)] = identity
+        contacts = {identity.contact_id for identity in self.identities.values()}
+
+        channels = {inbound.endpoint.channel for inbound in self.inbounds}
+        refs = {ref for inbound in self.inbounds for ref in references_of(inbound)}
+        ids = {inbound.provider_message_id[:255] for inbound in self.inbounds}
+        stored = list(
+            Message.objects.filter(channel__in=channels, provider_message_id__in=refs).values_list(
+                "channel", "provider_message_id", "conversation_id", "occurred_at", "id"
+            )
+        )
+        referring = list(
+            MessageReference.objects.filter(
+                channel__in=channels,
+                provider_message_id__in=refs | ids,
+                message__conversation__contact_id__in=contacts,
+            ).values_list(
+                "channel",
+                "provider_message_id",
+                "message__endpoint_id",
+                "message__conversation__contact_id",
+                "message__conversation_id",
+                "message__occurred_at",
+                "message_id",
+            )
+        )
+        tokens = {inbound.conversation_ref for inbound in self.inbounds if inbound.conversation_ref}
+        by_token = (
+            Conversation.objects.filter(pk__in=tokens, contact_id__in=contacts).values_list(
+                "pk", flat=True
+            )
+            if tokens and contacts
+            else []
+        )
+        wanted = {row[2] for row in stored} | {row[4] for row in referring} | set(by_token)
+        for conversation in (
+            Conversation.objects.select_for_update(of=("self",))
+            .filter(pk__in=wanted)
+            .order_by("pk")
+        ):
+            self.conversations[conversation.pk] = conversation
+        for channel, provider_id, conversation_id, occurred_at, pk in stored:
+            seen = _Seen(0, None, self.conversations[conversation_id], occurred_at, pk)
+            self.messages[(channel, provider_id)].append(seen)
+        for channel, key, endpoint_id, contact_id, conversation_id, occurred_at, pk in referring:
+            conversation = self.conversations[conversation_id]
+            seen = _Seen(endpoint_id, contact_id, conversation, occurred_at, pk)
+            self.references[(channel, key)].append(seen)
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def plan(self) -> list[_Planned]:
+        senders: list[tuple[str, str]] = []
+        for inbound in self.inbounds:
+            try:
+                validate(inbound)
+                value = normalise(inbound.sender_kind, inbound.sender_address)
+                senders.append((inbound.sender_kind, value))
+            except Exception:
+                break  # ``ingest`` says why, on its own
+        if not senders:
+            return []
+        self.inbounds = self.inbounds[: len(senders)]
+        self._load(senders)
+        planned: list[_Planned] = []
+        for position, (inbound, sender) in enumerate(zip(self.inbounds, senders, strict=True)):
+            try:
+                planned.append(self._plan_one(inbound, sender, position))
+            except _NotPlanned:
+                break
+        return planned
+
+    def _plan_one(self, inbound: InboundMessage, sender: tuple[str, str], position: int):
+        endpoint = inbound.endpoint
+        channel = endpoint.channel
+        capabilities = capabilities_of(channel)
+        provider_id = inbound.provider_message_id[:255]
+        if capabilities.threads_by_contact or (endpoint.pk, provider_id) in self.keys:
+            raise _NotPlanned  # a channel threaded by contact; a second copy (a duplicate)
+        identity = self.identities.get(sender)
+        new_person = identity is None
+        contact_key = None if new_person else _contact_key(identity)
+        refs = references_of(inbound)
+        occurred_at = inbound.received_at or self.now
+
+        conversation = self._latest(self.messages, channel, refs, None, None)
+        if conversation is None and not new_person:
+            keys = [*refs, provider_id]
+            if capabilities.threads_by_references:
+                conversation = self._latest(self.references, channel, keys, endpoint.pk,
+                                            contact_key)  # fmt: skip
+            if conversation is None and inbound.conversation_ref:
+                found = self.conversations.get(inbound.conversation_ref)
+                if found is not None and _contact_key(found) == contact_key:
+                    conversation = found
+                elif self.new_conversations:
+                    raise _NotPlanned  # the token might name a conversation of this run
+        created = conversation is None
+        if not created:
+            if conversation.merged_into_id:
+                raise _NotPlanned  # followed by ``ingest``
+            if inbound.is_auto_reply and conversation.status == Conversation.Status.RESOLVED:
+                raise _NotPlanned  # ``ingest`` records it on the timeline
+            same_contact = not new_person and _contact_key(conversation) == contact_key
+            if same_contact and capabilities.threads_by_references:
+                for seen in self.references.get((channel, provider_id), ()):
+                    if (
+                        seen.conversation is not conversation
+                        and seen.endpoint_id == endpoint.pk
+                        and seen.contact == contact_key
+                        and not seen.conversation.merged_into_id
+                    ):
+                        raise _NotPlanned  # a late message linking two threads: a merge
+        try:
+            text, html = message_body(inbound)
+        except Exception as exc:
+            raise _NotPlanned from exc
+
+        # Planned: from here on the run's state changes.
+        if new_person:
+            name = inbound.sender_name[:200]
+            identity = Identity(
+                contact=Contact(name=name), kind=sender[0], value=sender[1], display_name=name
+            )
+            self.identities[sender] = identity
+            self.new_identities.append(identity)
+            contact_key = identity.contact
+        elif inbound.sender_name and not identity.contact.name:
+            identity.contact.name = inbound.sender_name[:200]
+            if identity.contact.pk:
+                self.renamed[identity.contact.pk] = identity.contact
+        if created:
+            conversation = new_conversation(inbound, identity.contact, occurred_at, self.now)
+            self.new_conversations.append(conversation)
+        else:
+            conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
+            if conversation.pk:
+                self.updated[conversation.pk] = conversation
+        message = new_message(inbound, conversation, identity, text, html, occurred_at)
+        order = _PLANNED_ID_BASE + position
+        self.keys.add((endpoint.pk, provider_id))
+        self.messages[(channel, provider_id)].append(
+            _Seen(endpoint.pk, contact_key, conversation, occurred_at, order)
+        )
+        for ref in refs:
+            self.references[(channel, ref)].append(
+                _Seen(endpoint.pk, contact_key, conversation, occurred_at, order)
+            )
+        return _Planned(inbound, message, created, refs)
+
+    def _latest(self, index, channel, keys, endpoint_id, contact) -> Conversation | None:
+        """The conversation of the latest message among ``index``'s entries for ``keys`` (of
+        that endpoint and contact, when given)."""
+        best: _Seen | None = None
+        for key in keys:
+            for seen in index.get((channel, key), ()):
+                if endpoint_id is not None and (
+                    seen.endpoint_id != endpoint_id or seen.contact != contact
+                ):
+                    continue
+                if best is None or (seen.occurred_at, seen.order) > (best.occurred_at, best.order):
+                    best = seen
+        return best.conversation if best is not None else None
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self, planned: list[_Planned]) -> None:
+        now = timezone.now()
+        contacts = [identity.contact for identity in self.new_identities]
+        Contact.objects.bulk_create(contacts)
+        Identity.objects.bulk_create(self.new_identities)
+        for contact in self.renamed.values():
+            contact.updated_at = now
+        Contact.objects.bulk_update(self.renamed.values(), ["name", "updated_at"])
+        Conversation.objects.bulk_create(self.new_conversations)
+        for conversation in self.updated.values():
+            conversation.updated_at = now
+            conversation.next_check_at = conversation.derive_next_check()
+        Conversation.objects.bulk_update(
+            self.updated.values(), ["last_activity_at", "updated_at", "next_check_at"]
+        )
+        messages = [item.message for item in planned]
+        Message.objects.bulk_create(messages)
+        MessageReference.objects.bulk_create(
+            MessageReference(
+                message=item.message, channel=item.message.channel, provider_message_id=ref
+            )
+            for item in planned
+            for ref in item.refs
+        )
+        Attachment.objects.bulk_create(
+            attachment_with_file(
+                item.message, part.filename, part.content_type, part.content, part.content_id
+            )
+            for item in planned
+            for part in item.inbound.attachments
+        )
+        self._announce(planned)
+
+    @staticmethod
+    def _announce(planned: list[_Planned]) -> None:
+        """Webhooks per event, as ``ingest`` queues them; one realtime push per team and kind."""
+        pushes: dict[tuple[int, str], list[dict]] = defaultdict(list)
+        for item in planned:
+            message, conversation = item.message, item.message.conversation
+            message.attachments_expected = bool(item.inbound.attachments)
+            if item.conversation_created:
+                data = conversation_payload(conversation)
+                webhooks.emit("conversation.created", data)
+                pushes[(conversation.team_id, "conversation.created")].append(data)
+            data = message_payload(message)
+            webhooks.emit("message.created", data)
+            pushes[(conversation.team_id, "message.created")].append(data)
+        for (team_id, event), items in pushes.items():
+            realtime.publish_batch(team_id, event, items)

@@ -1,0 +1,399 @@
+"""The import's batched write path (hub.services.ingest_batch) stores exactly what ingesting the
+same emails one by one stores: conversations, threading, merges, people, text, references,
+attachments, timeline events and quarantines; and a run that fails leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from channels_email import services
+from channels_email.generator import generate_messages
+from channels_email.importer import MailImporter
+from channels_email.mailsource import MailItem
+from channels_email.models import QuarantinedEmail
+from crm.models import Contact, Identity
+from hub.inbound import InboundMessage
+from hub.models import Attachment, Conversation, Message, MessageReference, SlaRecord
+from hub.services import ingest_batch
+from hub.services.ingestion import InvalidInbound
+from tests.email_corpus import needs_corpora, raw_email_files
+from tests.test_email_thread_order import _threads
+
+MAILBOX = "support@shop.example"
+
+
+@pytest.fixture
+def support(endpoint_for):
+    return endpoint_for("email")
+
+
+def _one_by_one(raws: list[bytes]) -> list[str]:
+    return [
+        services.ingest_raw_email(raw, source="import_mail", historical=True).status for raw in raws
+    ]
+
+
+def _imported(raws: list[bytes]) -> list[str]:
+    items = [MailItem(raw, f"#{index}", index) for index, raw in enumerate(raws)]
+    return [result.outcome.status for result in MailImporter().run(items)]
+
+
+def _file_digest(field) -> str:
+    with default_storage.open(field.name, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _when(value):
+    """A time from the mail, or "now" for one the import filled in (a missing Date)."""
+    if value is None or value < timezone.now() - timedelta(hours=1):
+        return value
+    return "now"
+
+
+def _without_participant_ids(metadata: dict) -> dict:
+    email = metadata.get("email", {})
+    if "participants" not in email:
+        return metadata
+    participants = [
+        {**item, "identity_id": "-", "contact_id": Contact.objects.get(pk=item["contact_id"]).name}
+        for item in email["participants"]
+    ]
+    return {**metadata, "email": {**email, "participants": participants}}
+
+
+def _snapshot() -> dict:
+    """Everything the two paths write, without ids and write times."""
+    messages = list(
+        Message.objects.select_related("sender_identity", "conversation").order_by("id")
+    )
+    members: dict[int, list[str]] = {}
+    for message in messages:
+        if message.kind == Message.Kind.MESSAGE:
+            members.setdefault(message.conversation_id, []).append(message.provider_message_id)
+    thread = {pk: tuple(sorted(ids)) for pk, ids in members.items()}
+
+    merged = dict(
+        Conversation.objects.filter(merged_into__isnull=False).values_list("pk", "merged_into")
+    )
+
+    def conversation_key(pk: int):
+        if pk in merged:  # a tombstone: known by the conversation it was merged into
+            return ("merged into", conversation_key(merged[pk]))
+        return thread.get(pk, ("no messages", pk))
+
+    def conversation_of(message: Message):
+        return conversation_key(message.conversation_id)
+
+    def without_ids(text: str) -> str:
+        return re.sub(r"#(\d+)", lambda match: str(conversation_key(int(match[1]))), text)
+
+    refs: dict[int, list[str]] = {}
+    for message_id, ref in MessageReference.objects.order_by("id").values_list(
+        "message_id", "provider_message_id"
+    ):
+        refs.setdefault(message_id, []).append(ref)
+    files: dict[int, list[tuple]] = {}
+    for attachment in Attachment.objects.order_by("id"):
+        files.setdefault(attachment.message_id, []).append(
+            (
+                attachment.filename,
+                attachment.content_type,
+                attachment.size,
+                attachment.content_id,
+                _file_digest(attachment.file),
+            )
+        )
+    stored = {}
+    events = Counter()
+    for message in messages:
+        if message.kind != Message.Kind.MESSAGE:
+            events[(conversation_of(message), message.event_type, without_ids(message.text))] += 1
+            continue
+        stored[message.provider_message_id] = {
+            "conversation": conversation_of(message),
+            "sender": message.sender_identity.value,
+            "text": message.text,
+            "html": message.html,
+            "metadata": _without_participant_ids(message.metadata),
+            "occurred_at": _when(message.occurred_at),
+            "is_auto_reply": message.is_auto_reply,
+            "delivery_status": message.delivery_status,
+            "references": refs.get(message.pk, []),
+            "attachments": files.get(message.pk, []),
+        }
+    conversations = Counter()
+    for conversation in Conversation.objects.select_related("contact"):
+        conversations[
+            (
+                conversation_key(conversation.pk),
+                conversation.subject,
+                conversation.status,
+                _when(conversation.last_activity_at),
+                _when(conversation.last_inbound_at),
+                conversation.waiting_since,
+                conversation.next_check_at,
+                conversation.contact.name,
+            )
+        ] += 1
+    contacts = Counter(
+        (
+            contact.name,
+            tuple(
+                sorted(
+                    (identity.kind, identity.value, identity.display_name)
+                    for identity in contact.identities.all()
+                )
+            ),
+        )
+        for contact in Contact.objects.prefetch_related("identities")
+    )
+    return {
+        "messages": stored,
+        "events": events,
+        "conversations": conversations,
+        "contacts": contacts,
+        "sla_records": SlaRecord.objects.count(),
+        "quarantine": Counter(
+            QuarantinedEmail.objects.values_list("sha256", "reason_code", "attempts")
+        ),
+    }
+
+
+def _clear() -> None:
+    for attachment in Attachment.objects.all():
+        attachment.file.delete(save=False)
+    MessageReference.objects.all().delete()
+    Attachment.objects.all().delete()
+    Conversation.objects.update(sla_record=None, merged_into=None)
+    SlaRecord.objects.all().delete()
+    Message.objects.all().delete()
+    Conversation.objects.all().delete()
+    Identity.objects.all().delete()
+    Contact.objects.all().delete()
+    QuarantinedEmail.objects.all().delete()
+
+
+def _assert_same_as_one_by_one(raws: list[bytes], setup=lambda: None) -> list[str]:
+    setup()
+    expected_statuses = _one_by_one(raws)
+    expected = _snapshot()
+    _clear()
+    setup()
+    assert _imported(raws) == expected_statuses
+    got = _snapshot()
+    assert got["messages"].keys() == expected["messages"].keys()
+    for key, value in expected["messages"].items():
+        assert got["messages"][key] == value, key
+    assert got == expected
+    return expected_statuses
+
+
+def _generated(count: int, seed: int) -> list[bytes]:
+    return [raw for _, raw in generate_messages(count, seed=seed, mailbox=MAILBOX)]
+
+
+def test_generated_mail_is_stored_as_one_by_one(support):
+    """Replies quoting earlier mail, HTML, attachments, automatic replies, Italian text:
+    several batches of the importer (64 messages each)."""
+    raws = _generated(150, seed=31)
+    statuses = _assert_same_as_one_by_one(raws)
+    assert statuses == ["ingested"] * 150
+    assert Attachment.objects.exists() and Message.objects.filter(is_auto_reply=True).exists()
+
+
+@pytest.mark.parametrize("order", ["as written", "reversed", "shuffled"])
+@pytest.mark.parametrize("references", [True, False], ids=["references", "in-reply-to-only"])
+def test_threads_in_any_arrival_order_are_stored_as_one_by_one(support, order, references):
+    """Late parents link threads (merges, done one by one in their place in the run) and
+    replies arrive before what they answer."""
+    raws = [raw for _, raw in _threads(4, 60, with_references=references)]
+    if order == "reversed":
+        raws.reverse()
+    elif order == "shuffled":
+        random.Random(4).shuffle(raws)
+    _assert_same_as_one_by_one(raws)
+
+
+@needs_corpora
+def test_the_real_world_corpus_is_stored_as_one_by_one(support):
+    """Every raw message of the corpus, addressed to our mailbox (the ones that cannot be
+    parsed are quarantined alike), mixed with generated mail."""
+    raws = []
+    for path in raw_email_files():
+        raw = path.read_bytes()
+        raws.append(b"Delivered-To: " + MAILBOX.encode() + b"\r\n" + raw)
+    raws += _generated(30, seed=32)
+    random.Random(5).shuffle(raws)
+    statuses = _assert_same_as_one_by_one(raws)
+    assert {"ingested", "quarantined"} <= set(statuses)
+
+
+TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
+FIRST_ID = "gen-33-0@mail.example"
+
+
+def test_a_run_mixes_plain_mail_with_mail_that_needs_more_in_its_place(support):
+    """A reply token, another person on Cc, a subject token and a duplicate, between plain
+    messages of the same threads: each is stored in its place in the order."""
+
+    def earlier_conversation() -> None:
+        first = _generated(1, seed=33)[0]
+        services.ingest_raw_email(first, source="import_mail", historical=True)
+        Conversation.objects.update(reply_token=TOKEN)
+
+    def mail(n: int, extra: str = "", to: str = MAILBOX) -> bytes:
+        return (
+            f"From: Anna Rossi <anna@example.it>\r\nTo: {to}\r\n{extra}"
+            f"Subject: Ordine {n}\r\nMessage-ID: <mix-{n}@example.it>\r\n"
+            f"Date: Mon, 06 Jan 2025 10:{n:02d}:00 +0000\r\n\r\nTesto {n}: così.\r\n"
+        ).encode()
+
+    raws = [
+        mail(1),
+        mail(2, "In-Reply-To: <mix-1@example.it>\r\n"),
+        mail(3, to=f"support+{TOKEN}@shop.example"),
+        mail(4, "Cc: Marco <marco@example.it>\r\nIn-Reply-To: <mix-2@example.it>\r\n"),
+        mail(5, "In-Reply-To: <mix-4@example.it>\r\n"),
+        mail(2, "In-Reply-To: <mix-1@example.it>\r\n"),  # the same message again
+        mail(6).replace(b"Subject: Ordine 6", b"Subject: Re: [#999999] Ordine 6"),
+        mail(7, "In-Reply-To: <mix-3@example.it>\r\n"),
+        # Answers two threads: the latest message it names decides.
+        mail(
+            8,
+            "In-Reply-To: <mix-1@example.it>\r\nReferences: <mix-6@example.it> <mix-1@example.it>\r\n",
+        ),
+    ]
+    statuses = _assert_same_as_one_by_one(raws, setup=earlier_conversation)
+    assert statuses == ["ingested"] * 5 + ["duplicate"] + ["ingested"] * 3
+    by_id = {m.provider_message_id: m for m in Message.objects.filter(kind="message")}
+    earlier = by_id[FIRST_ID].conversation_id
+    assert by_id["mix-3@example.it"].conversation_id == earlier
+    assert by_id["mix-7@example.it"].conversation_id == earlier
+    assert by_id["mix-5@example.it"].conversation_id == by_id["mix-1@example.it"].conversation_id
+    assert by_id["mix-8@example.it"].conversation_id == by_id["mix-6@example.it"].conversation_id
+    assert by_id["mix-6@example.it"].conversation_id != by_id["mix-1@example.it"].conversation_id
+    participants = by_id["mix-4@example.it"].metadata["email"]["participants"]
+    assert [p["address"] for p in participants] == ["marco@example.it"]
+
+
+def _attachment_files() -> set[str]:
+    found = set()
+
+    def walk(path: str) -> None:
+        directories, files = default_storage.listdir(path)
+        found.update(f"{path}/{name}" for name in files)
+        for directory in directories:
+            walk(f"{path}/{directory}")
+
+    if default_storage.exists("attachments"):
+        walk("attachments")
+    return found
+
+
+def test_a_run_that_fails_while_writing_leaves_nothing_and_goes_one_by_one(
+    support, monkeypatch, caplog
+):
+    raws = _generated(40, seed=34)
+    before = _attachment_files()
+    write = ingest_batch._Planner.write
+    calls = []
+
+    def fail_after_writing(self, planned):
+        write(self, planned)  # every row and file of the run is written, then it fails
+        calls.append(len(planned))
+        if len(calls) == 1:
+            raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(ingest_batch._Planner, "write", fail_after_writing)
+    assert _imported(raws) == ["ingested"] * 40
+    assert calls[0] > 1  # a real run failed
+    assert "ingesting them one by one" in caplog.text
+    # Each message once, every attachment row with its file, no file of the failed run left.
+    assert Message.objects.filter(kind="message").count() == 40
+    files = {attachment.file.name for attachment in Attachment.objects.all()}
+    assert files and _attachment_files() - before == files
+    statuses = _snapshot()
+    _clear()
+    monkeypatch.setattr(ingest_batch._Planner, "write", write)
+    assert _one_by_one(raws) == ["ingested"] * 40
+    assert _snapshot() == statuses
+
+
+def _with_attachment(raw: bytes, filename: bytes) -> bytes:
+    head, _, body = raw.partition(b"\n\n")
+    head = b"\n".join(
+        line for line in head.split(b"\n") if not line.lower().startswith(b"content-")
+    )
+    return (
+        head + b"\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+        b"Content-Type: text/plain; charset=utf-8\n\n" + body + b"\n--XX\n"
+        b'Content-Type: application/pdf\nContent-Disposition: attachment; filename="'
+        + filename
+        + b'"\n\n%PDF-1.4\n--XX--\n'
+    )
+
+
+def test_one_message_that_cannot_be_written_is_quarantined_and_the_others_stored(
+    support, monkeypatch
+):
+    """Its run fails, goes one by one: the message alone is quarantined with the reason."""
+    raws = _generated(10, seed=35)
+    raws[4] = _with_attachment(raws[4], b"broken.pdf")
+    default_storage.exists("attachments")  # the lazy storage set up
+    storage_class = type(default_storage._wrapped)
+    storage_save = storage_class.save
+
+    def refuse(storage, name, *args, **kwargs):
+        if name.endswith("broken.pdf"):
+            raise OSError("No space left on device")
+        return storage_save(storage, name, *args, **kwargs)
+
+    monkeypatch.setattr(storage_class, "save", refuse)
+    statuses = _imported(raws)
+    assert statuses[4] == "quarantined" and statuses.count("ingested") == 9
+    kept = QuarantinedEmail.objects.get()
+    assert bytes(kept.raw) == raws[4] and kept.reason_code == "error"
+    assert "No space left on device" in kept.reason
+    assert Message.objects.filter(kind="message").count() == 9
+
+
+def test_control_characters_in_a_file_name_are_replaced(support):
+    raw = _with_attachment(_generated(1, seed=36)[0], b"fattura\x00 marzo\x07.pdf")
+    assert _imported([raw]) == ["ingested"]
+    assert Attachment.objects.get().filename == "fattura_ marzo_.pdf"
+
+
+@pytest.mark.django_db
+def test_nothing_to_ingest_is_nothing_written():
+    assert ingest_batch.ingest_many([]) == []
+
+
+def test_a_message_ingest_refuses_comes_back_as_its_error(support):
+    good = InboundMessage(
+        endpoint=support,
+        sender_kind="email",
+        sender_address="anna@example.it",
+        text="Ciao",
+        provider_message_id="<ok@example.it>",
+        is_historical=True,
+    )
+    refused = InboundMessage(
+        endpoint=support,
+        sender_kind="email",
+        sender_address="not an address",
+        text="Ciao",
+        provider_message_id="<bad@example.it>",
+        is_historical=True,
+    )
+    results = ingest_batch.ingest_many([good, refused, good])
+    assert results[0].created and not results[2].created
+    assert isinstance(results[1], InvalidInbound)
+    assert Message.objects.count() == 1
