@@ -37,6 +37,7 @@ from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub import config_cache
+from hub.db_errors import is_transient
 from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment, InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
@@ -47,6 +48,10 @@ from hub.services.ingestion import IngestOutcome, ingest_with_outcome
 from hub.services.timeline import record_event
 
 logger = logging.getLogger(__name__)
+
+# Attempts after the first when a message's transaction meets a deadlock or serialization
+# failure (another writer held the same contact or conversation).
+TRANSIENT_RETRIES = 3
 
 
 def _setting(name: str) -> Any:
@@ -415,16 +420,26 @@ def _email(
 
 def _store_one(email: _Email) -> EmailOutcome:
     """One transaction per message. When the hub's ingest is the only thing that writes, its own
-    transaction is that one: a savepoint inside ours would only cost two more round trips."""
-    try:
-        with nullcontext() if email.plain else atomic_with_files():
-            if email.others:
-                participants = _resolve_participants(email.others)
-                if participants:
-                    email.inbound.metadata["email"]["participants"] = participants
-            return _stored(email, ingest_with_outcome(email.inbound))
-    except Exception as exc:
-        return _failed(exc, email.raw, email.source, email.recipient, email.listing)
+    transaction is that one: a savepoint inside ours would only cost two more round trips.
+
+    A deadlock or serialization failure rolled that transaction back whole: the message is
+    tried again (``TRANSIENT_RETRIES`` times) before it is quarantined. Not inside a caller's
+    transaction, which the error aborted too."""
+    retries = 0
+    while True:
+        try:
+            with nullcontext() if email.plain else atomic_with_files():
+                if email.others:
+                    participants = _resolve_participants(email.others)
+                    if participants:
+                        email.inbound.metadata["email"]["participants"] = participants
+                return _stored(email, ingest_with_outcome(email.inbound))
+        except Exception as exc:
+            retry = retries < TRANSIENT_RETRIES and is_transient(exc)
+            if not retry or transaction.get_connection().in_atomic_block:
+                return _failed(exc, email.raw, email.source, email.recipient, email.listing)
+            retries += 1
+            logger.info("email from %s met %s; trying again", email.source, exc)
 
 
 def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:

@@ -19,11 +19,13 @@ from django.core.management import call_command
 from channels_email import importer, services
 from channels_email.generator import generate_messages, write_eml_files
 from channels_email.mailsource import MailItem, MailSource
+from channels_email.models import QuarantinedEmail
 from channels_email.parsing import PARSE_POLICY, parse_message
 from channels_email.prepare import prepare_raw_email
 from crm.models import Contact, Identity
 from hub.models import Conversation, Message
 from hub.services import realtime
+from tests.db_errors import deadlock
 from tests.email_corpus import needs_corpora, raw_email_files
 
 MAILBOX = "support@shop.example"
@@ -207,3 +209,44 @@ def test_a_folder_is_read_in_path_order_and_listed_as_short_strings(tmp_path):
     assert all(isinstance(name, str) for name in source.files)
 
 
+def _deadlocking(times: int):
+    """``ingest_with_outcome`` that meets a deadlock ``times`` times, then works."""
+    real = services.ingest_with_outcome
+    calls = []
+
+    def ingest(inbound):
+        calls.append(inbound.provider_message_id)
+        if len(calls) <= times:
+            raise deadlock()
+        return real(inbound)
+
+    return ingest, calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_meets_a_deadlock_is_tried_again(endpoint_for, monkeypatch):
+    endpoint_for("email")
+    ingest, calls = _deadlocking(times=2)
+    monkeypatch.setattr(services, "ingest_with_outcome", ingest)
+    raw = _mail(Cc="Marco <marco@example.it>")  # not plain: stored on its own
+    assert services.ingest_raw_email(raw, source="test").status == "ingested"
+    assert len(calls) == 3 and Message.objects.filter(kind="message").count() == 1
+    assert not QuarantinedEmail.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_that_keeps_meeting_deadlocks_is_quarantined(endpoint_for, monkeypatch):
+    endpoint_for("email")
+    ingest, calls = _deadlocking(times=99)
+    monkeypatch.setattr(services, "ingest_with_outcome", ingest)
+    assert services.ingest_raw_email(_mail(), source="test").status == "quarantined"
+    assert len(calls) == 1 + services.TRANSIENT_RETRIES
+    assert "deadlock" in QuarantinedEmail.objects.get().reason
+
+
+def test_inside_a_callers_transaction_a_deadlock_is_not_retried(support, monkeypatch):
+    """The error aborted the caller's transaction too: nothing can run in it any more."""
+    ingest, calls = _deadlocking(times=1)
+    monkeypatch.setattr(services, "ingest_with_outcome", ingest)
+    assert services.ingest_raw_email(_mail(), source="test").status == "quarantined"
+    assert len(calls) == 1

@@ -268,7 +268,8 @@ def test_a_run_mixes_plain_mail_with_mail_that_needs_more_in_its_place(support):
         # Answers two threads: the latest message it names decides.
         mail(
             8,
-            "In-Reply-To: <mix-1@example.it>\r\nReferences: <mix-6@example.it> <mix-1@example.it>\r\n",
+            "In-Reply-To: <mix-1@example.it>\r\n"
+            "References: <mix-6@example.it> <mix-1@example.it>\r\n",
         ),
     ]
     statuses = _assert_same_as_one_by_one(raws, setup=earlier_conversation)
