@@ -85,3 +85,39 @@ async def test_agents_hear_the_sweeps_warnings():
         assert [f["conversation_id"] for f in warning] == [conversation.pk]
     finally:
         await communicator.disconnect()
+
+
+async def test_agents_hear_an_imports_run_as_one_frame_per_event():
+    """The batched import pushes a run once per kind of event; the socket still gives one
+    frame per conversation and per message, each naming its conversation."""
+    from hub.services.ingest_batch import ingest_many
+
+    mine, _, agent = await sync_to_async(_setup)()
+    communicator, connected, _ = await _connect(await sync_to_async(_login_cookie)(agent))
+    assert connected
+    try:
+        email = await sync_to_async(EndpointFactory)(
+            team=mine.team, channel="email", address="archive@shop.example"
+        )
+        messages = [
+            inbound(
+                email,
+                f"cliente{n}@example.it",
+                text=f"Storico {n}",
+                provider_message_id=f"<old-{n}@example.it>",
+                is_historical=True,
+            )
+            for n in range(3)
+        ]
+        results = await sync_to_async(ingest_many)(messages)
+        stored = [result.message for result in results]
+        frames = [await communicator.receive_json_from(timeout=5)]
+        while not await communicator.receive_nothing(timeout=1):
+            frames.append(await communicator.receive_json_from())
+        got = sorted((f["event"], f["conversation_id"], f["data"]["id"]) for f in frames)
+        assert got == sorted(
+            [("conversation.created", m.conversation_id, m.conversation_id) for m in stored]
+            + [("message.created", m.conversation_id, m.pk) for m in stored]
+        )
+    finally:
+        await communicator.disconnect()
