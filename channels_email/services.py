@@ -460,6 +460,13 @@ def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:
     return EmailOutcome("ingested", message=message)
 
 
+def _stored_meanwhile(email: _Email, stored_ids: set[tuple[int, str]] | None) -> bool:
+    key = (email.inbound.endpoint.pk, email.inbound.provider_message_id)
+    if stored_ids is not None:
+        return key in stored_ids
+    return _is_duplicate(email.inbound.endpoint, key[1])
+
+
 def ingest_prepared_many(
     batch: list[tuple[PreparedEmail, bytes]],
     *,
@@ -506,6 +513,9 @@ def ingest_prepared_many(
         else:
             if run:
                 write_run()
+                if _stored_meanwhile(email, stored_ids):  # a copy of one the run stored
+                    done(index, EmailOutcome("duplicate"))
+                    continue
             done(index, _store_one(email))
     if run:
         write_run()
