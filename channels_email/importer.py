@@ -72,33 +72,19 @@ class MailImporter:
             except Exception:  # e.g. a NUL in a Message-ID: check each message on its own
                 logger.warning("batch duplicate check failed", exc_info=True)
                 mailboxes, stored = None, None
-            try:
-                outcomes = services.ingest_prepared_many(
-                    [(prepared, item.raw) for item, prepared in batch],
-                    source=self.source,
-                    mailbox=self.mailbox,
-                    historical=True,
-                    mailboxes=mailboxes,
-                    stored_ids=stored,
-                )
-            except Exception:  # e.g. the database went away mid-batch: each message on its own
-                logger.warning("batch ingest failed", exc_info=True)
-                yield from self._one_by_one(batch)
-                continue
+            outcomes = services.ingest_prepared_many(
+                [(prepared, item.raw) for item, prepared in batch],
+                source=self.source,
+                mailbox=self.mailbox,
+                historical=True,
+                mailboxes=mailboxes,
+                stored_ids=stored,
+            )
             for (item, _), outcome in zip(batch, outcomes, strict=True):
-                yield ImportResult(item, outcome)
-
-    def _one_by_one(self, batch: list[tuple[MailItem, PreparedEmail]]) -> Iterator[ImportResult]:
-        """What a failed batch wrote stays; the rest is stored or quarantined, or reported."""
-        for item, prepared in batch:
-            try:
-                outcome = services.ingest_prepared(
-                    prepared, item.raw, source=self.source, mailbox=self.mailbox, historical=True
-                )
-            except Exception as exc:  # the caller reports it; the import goes on
-                yield ImportResult(item, None, exc)
-                continue
-            yield ImportResult(item, outcome)
+                if isinstance(outcome, Exception):  # the caller reports it; the import goes on
+                    yield ImportResult(item, None, outcome)
+                else:
+                    yield ImportResult(item, outcome)
 
     def _prepared(self, items: Iterable[MailItem]) -> Iterator[tuple[MailItem, PreparedEmail]]:
         if not self.workers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,7 +38,7 @@ from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Identity
 from crm.services import resolve_identity
 from hub import config_cache
-from hub.db_errors import is_transient
+from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment, InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
@@ -48,10 +49,6 @@ from hub.services.ingestion import IngestOutcome, ingest_with_outcome
 from hub.services.timeline import record_event
 
 logger = logging.getLogger(__name__)
-
-# Attempts after the first when a message's transaction meets a deadlock or serialization
-# failure (another writer held the same contact or conversation).
-TRANSIENT_RETRIES = 3
 
 
 def _setting(name: str) -> Any:
@@ -419,27 +416,22 @@ def _email(
 
 
 def _store_one(email: _Email) -> EmailOutcome:
-    """One transaction per message. When the hub's ingest is the only thing that writes, its own
-    transaction is that one: a savepoint inside ours would only cost two more round trips.
+    """One transaction per message (tried again after a deadlock, see ``hub.db_errors``). When
+    the hub's ingest is the only thing that writes, its own transaction is that one: a savepoint
+    inside ours would only cost two more round trips."""
 
-    A deadlock or serialization failure rolled that transaction back whole: the message is
-    tried again (``TRANSIENT_RETRIES`` times) before it is quarantined. Not inside a caller's
-    transaction, which the error aborted too."""
-    retries = 0
-    while True:
-        try:
-            with nullcontext() if email.plain else atomic_with_files():
-                if email.others:
-                    participants = _resolve_participants(email.others)
-                    if participants:
-                        email.inbound.metadata["email"]["participants"] = participants
-                return _stored(email, ingest_with_outcome(email.inbound))
-        except Exception as exc:
-            retry = retries < TRANSIENT_RETRIES and is_transient(exc)
-            if not retry or transaction.get_connection().in_atomic_block:
-                return _failed(exc, email.raw, email.source, email.recipient, email.listing)
-            retries += 1
-            logger.info("email from %s met %s; trying again", email.source, exc)
+    def attempt() -> EmailOutcome:
+        with nullcontext() if email.plain else atomic_with_files():
+            if email.others:
+                participants = _resolve_participants(email.others)
+                if participants:
+                    email.inbound.metadata["email"]["participants"] = participants
+            return _stored(email, ingest_with_outcome(email.inbound))
+
+    try:
+        return retrying(attempt)
+    except Exception as exc:
+        return _failed(exc, email.raw, email.source, email.recipient, email.listing)
 
 
 def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:
@@ -460,13 +452,6 @@ def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:
     return EmailOutcome("ingested", message=message)
 
 
-def _stored_meanwhile(email: _Email, stored_ids: set[tuple[int, str]] | None) -> bool:
-    key = (email.inbound.endpoint.pk, email.inbound.provider_message_id)
-    if stored_ids is not None:
-        return key in stored_ids
-    return _is_duplicate(email.inbound.endpoint, key[1])
-
-
 def ingest_prepared_many(
     batch: list[tuple[PreparedEmail, bytes]],
     *,
@@ -475,37 +460,51 @@ def ingest_prepared_many(
     historical: bool = False,
     mailboxes: Mailboxes | None = None,
     stored_ids: set[tuple[int, str]] | None = None,
-) -> list[EmailOutcome]:
+) -> list[EmailOutcome | Exception]:
     """Ingest many emails in order, as :func:`ingest_prepared` one at a time would: runs of
     plain ones are written together (:func:`hub.services.ingest_batch.ingest_many`), the others
-    (other people on To/Cc, skipped attachments, bounce reports) one by one in their place."""
-    outcomes: list[EmailOutcome | None] = [None] * len(batch)
+    (other people on To/Cc, skipped attachments, bounce reports) one by one in their place.
+
+    Never raises: an email that could be neither stored nor quarantined (the database gone)
+    has the exception as its result, and the others theirs."""
+    outcomes: list[EmailOutcome | Exception | None] = [None] * len(batch)
     run: list[tuple[int, _Email]] = []
 
-    def done(index: int, outcome: EmailOutcome) -> None:
-        outcomes[index] = outcome
-        if outcome.status == "ingested" and stored_ids is not None:
+    def settle(index: int, outcome: Callable[..., EmailOutcome], *args, **kwargs) -> None:
+        try:
+            outcomes[index] = result = outcome(*args, **kwargs)
+        except Exception as exc:
+            outcomes[index] = exc
+            return
+        if result.status == "ingested" and stored_ids is not None:
             # A later copy in this batch is a duplicate.
-            stored_ids.add((outcome.message.endpoint_id, outcome.message.provider_message_id))
+            stored_ids.add((result.message.endpoint_id, result.message.provider_message_id))
 
     def write_run() -> None:
-        results = ingest_many([email.inbound for _, email in run])
+        try:
+            results = ingest_many([email.inbound for _, email in run])
+        except Exception as exc:  # not expected: ingest_many reports per message
+            results = [exc] * len(run)
         for (index, email), result in zip(run, results, strict=True):
             if isinstance(result, Exception):
-                done(index, _failed(result, email.raw, email.source, email.recipient,
-                                    email.listing))  # fmt: skip
+                settle(index, _failed, result, email.raw, email.source, email.recipient,
+                       email.listing)  # fmt: skip
             else:
-                done(index, _stored(email, result))
+                settle(index, _stored, email, result)
         run.clear()
 
     for index, (prepared, raw) in enumerate(batch):
         if prepared.parsed is None:
-            outcomes[index] = ingest_prepared(prepared, raw, source=source, mailbox=mailbox)
+            settle(index, ingest_prepared, prepared, raw, source=source, mailbox=mailbox)
             continue
-        email = _ready(prepared.parsed, raw, prepared.listing, source=source,
-                       envelope_recipient="", mailbox=mailbox, historical=historical,
-                       content=prepared.content, mailboxes=mailboxes,
-                       stored_ids=stored_ids)  # fmt: skip
+        try:
+            email = _ready(prepared.parsed, raw, prepared.listing, source=source,
+                           envelope_recipient="", mailbox=mailbox, historical=historical,
+                           content=prepared.content, mailboxes=mailboxes,
+                           stored_ids=stored_ids)  # fmt: skip
+        except Exception as exc:
+            outcomes[index] = exc
+            continue
         if isinstance(email, EmailOutcome):
             outcomes[index] = email
         elif email.plain:
@@ -513,13 +512,23 @@ def ingest_prepared_many(
         else:
             if run:
                 write_run()
-                if _stored_meanwhile(email, stored_ids):  # a copy of one the run stored
-                    done(index, EmailOutcome("duplicate"))
-                    continue
-            done(index, _store_one(email))
+            settle(index, _copy_or_store, email, stored_ids)
     if run:
         write_run()
     return outcomes  # type: ignore[return-value]
+
+
+def _copy_or_store(email: _Email, stored_ids: set[tuple[int, str]] | None) -> EmailOutcome:
+    """``_store_one``, unless a run of the batch stored the same message meanwhile (found
+    before the run was written, it was not a duplicate yet)."""
+    endpoint, provider_id = email.inbound.endpoint, email.inbound.provider_message_id
+    if stored_ids is None:
+        copy = _is_duplicate(endpoint, provider_id)
+    else:
+        copy = (endpoint.pk, provider_id) in stored_ids
+    if copy:
+        return EmailOutcome("duplicate")
+    return _store_one(email)
 
 
 def _attachments(parsed: ParsedEmail) -> tuple[list[InboundAttachment], list[dict]]:

@@ -23,6 +23,7 @@ from channels_email.models import QuarantinedEmail
 from channels_email.parsing import PARSE_POLICY, parse_message
 from channels_email.prepare import prepare_raw_email
 from crm.models import Contact, Identity
+from hub.db_errors import TRANSIENT_RETRIES
 from hub.models import Conversation, Message
 from hub.services import realtime
 from tests.db_errors import deadlock
@@ -240,7 +241,7 @@ def test_a_message_that_keeps_meeting_deadlocks_is_quarantined(endpoint_for, mon
     ingest, calls = _deadlocking(times=99)
     monkeypatch.setattr(services, "ingest_with_outcome", ingest)
     assert services.ingest_raw_email(_mail(), source="test").status == "quarantined"
-    assert len(calls) == 1 + services.TRANSIENT_RETRIES
+    assert len(calls) == 1 + TRANSIENT_RETRIES
     assert "deadlock" in QuarantinedEmail.objects.get().reason
 
 

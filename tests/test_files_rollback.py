@@ -57,13 +57,13 @@ def test_a_retry_that_loses_the_race_writes_no_file(api_endpoint, monkeypatch):
     )
     kept = files_on_disk()
     assert len(kept) == 1
-    real_existing, calls = ingestion._existing, []
+    real_existing, calls = ingestion.stored_message, []
 
     def existing(item):  # misses on the pre-check, finds the row after the constraint refused
         calls.append(item)
         return None if len(calls) == 1 else real_existing(item)
 
-    monkeypatch.setattr(ingestion, "_existing", existing)
+    monkeypatch.setattr(ingestion, "stored_message", existing)
     outcome = services.ingest_with_outcome(
         inbound(api_endpoint, provider_message_id="p-1", attachments=[pdf("a.pdf")])
     )

@@ -521,3 +521,97 @@ def test_a_hook_failing_after_the_run_committed_does_not_store_it_again(
     assert _imported(_generated(5, seed=37)) == ["ingested"] * 5
     assert Message.objects.filter(kind="message").count() == 5
     assert "after a run of 5 messages was stored" in caplog.text
+
+
+def _with_reply_token(raw: bytes) -> bytes:
+    """Plain, but not planned in a run: a reply token (of no conversation) in the address."""
+    return raw.replace(f"To: {MAILBOX}".encode(), b"To: support+abc@shop.example")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_stored_on_its_own_in_an_import_is_tried_again_after_a_deadlock(
+    endpoint_for, monkeypatch
+):
+    from hub.services import ingestion
+    from tests.db_errors import deadlock
+
+    endpoint_for("email")
+    store, calls = ingestion._store, []
+
+    def deadlocking_once(inbound):
+        calls.append(inbound.provider_message_id)
+        if len(calls) == 1:
+            raise deadlock()
+        return store(inbound)
+
+    monkeypatch.setattr(ingestion, "_store", deadlocking_once)
+    assert _imported([_with_reply_token(_mail("anna@example.it", "t1@a", 1))]) == ["ingested"]
+    assert calls == ["t1@a", "t1@a"] and not QuarantinedEmail.objects.exists()
+
+
+def test_a_copy_that_ingest_would_refuse_is_a_duplicate_as_one_by_one(support):
+    """Same Message-ID, a sender ``ingest`` refuses: one by one the copy is found before any
+    check of its content; in a run too."""
+    raws = [
+        _mail("anna@example.it", "c1@a", 1),
+        _mail("anna@example.it", "c1@a", 1).replace(b"anna@example.it", b"anna@example"),
+    ]
+    assert _assert_same_as_one_by_one(raws) == ["ingested", "duplicate"]
+
+
+def test_an_email_that_can_be_neither_stored_nor_quarantined_is_reported_alone(
+    support, monkeypatch
+):
+    """E.g. the database gone while quarantining: the others of the batch keep their outcomes
+    and nothing is ingested or quarantined twice."""
+    from django.db import OperationalError
+
+    quarantine, calls = services.quarantine, []
+
+    def failing_second_time(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return quarantine(*args, **kwargs)
+
+    monkeypatch.setattr(services, "quarantine", failing_second_time)
+    own = _mail(MAILBOX, "o1@s", 0)  # sent from our own mailbox: quarantined
+    raws = [
+        own,
+        _mail("anna@example.it", "r1@a", 1),
+        _mail("bob@example.it", "r2@b", 2, extra="Cc: Marco <marco@example.it>\r\n"),
+        own.replace(b"o1@s", b"o2@s"),
+    ]
+    items = [MailItem(raw, f"#{index}", index) for index, raw in enumerate(raws)]
+    results = list(MailImporter().run(items))
+    assert [r.outcome.status if r.outcome else type(r.error).__name__ for r in results] == [
+        "quarantined",
+        "ingested",
+        "ingested",
+        "OperationalError",
+    ]
+    assert list(QuarantinedEmail.objects.values_list("attempts", flat=True)) == [1]
+    assert Message.objects.filter(kind="message").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_imported_mail_is_reported_stored(endpoint_for, monkeypatch):
+    """Queueing a webhook delivery fails after the commit: the message is stored (the beat
+    queues the delivery later), so it is "ingested", in a run as on its own."""
+    from hub.models import WebhookDelivery, WebhookSubscription
+    from hub.tasks import deliver_webhook
+
+    endpoint_for("email")
+    WebhookSubscription.objects.create(url="https://integrator.example/hook", events=[])
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to the broker")
+
+    monkeypatch.setattr(deliver_webhook, "delay", broker_down)
+    raws = [
+        _mail("anna@example.it", "h1@a", 1),
+        _with_reply_token(_mail("anna@example.it", "h2@a", 2)),
+    ]
+    assert _imported(raws) == ["ingested", "ingested"]
+    assert not QuarantinedEmail.objects.exists()
+    assert WebhookDelivery.objects.filter(status="pending").count() >= 2

@@ -260,6 +260,30 @@ def test_lost_tasks_are_handed_to_the_worker_again(conversation, flaky, settings
     assert requeue_stalled_deliveries.apply().result == 0
 
 
+def test_with_the_broker_down_a_reply_is_stored_and_queued_later(
+    conversation, agent, flaky, on_commit, monkeypatch, settings
+):
+    """Handing the reply to the worker fails after the commit: the agent's reply is not an
+    error (it is stored, queued), and the beat's stalled-delivery task hands it over later."""
+    from hub.tasks import deliver_message
+
+    adapter = flaky()
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to the broker")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deliver_message, "delay", broker_down)
+        with on_commit():
+            reply = send_reply(conversation, text="On its way!", author=agent)
+    assert Message.objects.get(pk=reply.pk).delivery_status == "queued"
+    Message.objects.filter(pk=reply.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert requeue_stalled_deliveries.apply().result == 1
+    assert len(adapter.sent) == 1
+
+
 def test_internal_note_is_never_delivered(conversation, agent, flaky, on_commit):
     adapter = flaky()
     with on_commit():

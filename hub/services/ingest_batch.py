@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from crm.identities import normalise
 from crm.models import Contact, Identity
+from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage
 from hub.models import Attachment, Conversation, Message, MessageReference
@@ -60,6 +61,7 @@ from hub.services.ingestion import (
     new_conversation,
     new_message,
     references_of,
+    stored_message,
     validate,
 )
 
@@ -122,10 +124,17 @@ def ingest_many(inbounds: Sequence[InboundMessage]) -> list[Result]:
 
 
 def _one_by_one(inbounds: Sequence[InboundMessage]) -> list[Result]:
+    """Each through ``ingest`` (tried again after a deadlock). A copy of a message stored
+    meanwhile (by the run before it) is that message: its caller checked for stored copies
+    before the run was written, and ``ingest`` would look at the copy's content first."""
     results: list[Result] = []
     for inbound in inbounds:
         try:
-            results.append(ingest_with_outcome(inbound))
+            existing = stored_message(inbound) if inbound.provider_message_id else None
+            if existing is not None:
+                results.append(IngestOutcome(existing, created=False))
+            else:
+                results.append(retrying(lambda inbound=inbound: ingest_with_outcome(inbound)))
         except Exception as exc:  # the caller records it (e.g. a quarantine)
             results.append(exc)
     return results

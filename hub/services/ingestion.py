@@ -149,7 +149,7 @@ def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
     # A retry is normally caught by the unique constraint below; with attachments, look first
     # so a retry does not write files that the rollback would leave behind.
     if inbound.provider_message_id and (inbound.attachments or inbound.pending_attachments):
-        existing = _existing(inbound)
+        existing = stored_message(inbound)
         if existing is not None:
             return IngestOutcome(existing, created=False)
     try:
@@ -158,7 +158,7 @@ def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
     except IntegrityError:
         # A concurrent delivery of the same provider message won the unique constraint.
         if inbound.provider_message_id:
-            existing = _existing(inbound)
+            existing = stored_message(inbound)
             if existing is not None:
                 return IngestOutcome(existing, created=False)
         raise
@@ -179,7 +179,8 @@ def validate(inbound: InboundMessage) -> None:
         raise InvalidInbound("An empty message (no text, HTML or attachment).", field="text")
 
 
-def _existing(inbound: InboundMessage) -> Message | None:
+def stored_message(inbound: InboundMessage) -> Message | None:
+    """The message already stored for ``inbound``'s provider message id on its endpoint."""
     return _stored_message.first(
         endpoint_id=inbound.endpoint.pk, provider_message_id=inbound.provider_message_id
     )

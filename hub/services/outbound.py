@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -233,7 +232,9 @@ def send_reply(
     conversation.save()
 
     # Registered before the agents' pushes: after commit the person's delivery goes first.
-    transaction.on_commit(partial(_dispatch, message))
+    # Robust: the reply is stored and queued; should the broker be down, the beat's
+    # stalled-delivery task hands it to the worker later.
+    transaction.on_commit(lambda: _dispatch(message), robust=True)  # (a partial has no name to log)
     payload = message_payload(message)
     webhooks.emit("message.created", payload)
     realtime.publish(conversation, "message.created", payload)

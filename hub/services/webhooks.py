@@ -64,7 +64,9 @@ def emit(event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
         for delivery_id in ids:
             deliver_webhook.delay(delivery_id)
 
-    transaction.on_commit(enqueue)
+    # Robust: the event is stored; should the broker be down, the beat's stalled-delivery task
+    # queues it later, and whatever committed it must not be reported as failed.
+    transaction.on_commit(enqueue, robust=True)
     return deliveries
 
 
