@@ -51,7 +51,11 @@ def _reply_all_cc(last: Message | None, recipient: str) -> list[str]:
     reachable)."""
     if last is None:
         return []
-    participants = ((last.metadata or {}).get("email") or {}).get("participants") or []
+    metadata = last.metadata or {}
+    # The hub lists them at the top; email stored before 2026-12-04 under "email".
+    participants = (
+        metadata.get("participants") or (metadata.get("email") or {}).get("participants") or []
+    )
     ids = [p["identity_id"] for p in participants if p.get("identity_id")]
     reachable = Identity.objects.filter(
         pk__in=ids, undeliverable_at__isnull=True, opted_out_at__isnull=True

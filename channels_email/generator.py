@@ -2,8 +2,8 @@
 
 ``write_eml_files(directory, count, seed=1)`` writes ``count`` ``.eml`` files (about a third are
 replies quoting an earlier message of the same thread, Gmail/Outlook/Apple style, in Italian or
-English; some are multipart with HTML; some carry a small PNG or PDF attachment; a few are
-auto-replies). The same seed always gives byte-identical files.
+English; some are multipart with HTML; some carry a small PNG or PDF attachment; a fifth have
+someone else on Cc; a few are auto-replies). The same seed always gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def _person(rng: random.Random) -> tuple[str, str]:
 def generate_messages(count: int, *, seed: int = 1, mailbox: str = "support@shop.example"):
     """Yield ``(file name, bytes)`` for ``count`` messages."""
     rng = random.Random(seed)
+    copies = random.Random(seed + 1)  # who else is on Cc: apart, so the rest stays as it was
     start = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
     threads: list[dict] = []
     for index in range(count):
@@ -56,6 +57,9 @@ def generate_messages(count: int, *, seed: int = 1, mailbox: str = "support@shop
         message["From"] = f"{name} <{address}>"
         message["To"] = f"Supporto <{mailbox}>"
         message["Date"] = format_datetime(when)
+        if copies.random() < 0.2:  # a colleague, or someone who also writes to us, on Cc
+            colleague = _person(copies)
+            message["Cc"] = f"{colleague[0]} <{colleague[1]}>"
         message_id = f"<gen-{seed}-{index}@mail.example>"
         message["Message-ID"] = message_id
         subject = reply_to["subject"] if reply_to else text.split(",")[0][:60]

@@ -36,11 +36,10 @@ from channels_email.prepare import (
 )
 from crm.identities import InvalidIdentity, normalise_email
 from crm.models import Identity
-from crm.services import resolve_identity
 from hub import config_cache
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
-from hub.inbound import InboundAttachment, InboundMessage
+from hub.inbound import InboundAttachment, InboundMessage, InboundParticipant
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import update_delivery_status
 from hub.services.errors import ServiceError
@@ -191,11 +190,10 @@ def _ingest_parsed(
 @dataclass
 class _Email:
     """An inbound email ready for the hub: its ``InboundMessage``, what the email channel does
-    beside it in the same transaction (other recipients, skipped attachments, bounce reports),
-    and what a quarantine keeps should storing it fail."""
+    beside it in the same transaction (skipped attachments, bounce reports), and what a
+    quarantine keeps should storing it fail."""
 
     inbound: InboundMessage
-    others: list[tuple[str, str, str]]
     skipped: list[dict]
     hard_bounces: list
     raw: bytes
@@ -206,7 +204,7 @@ class _Email:
     @property
     def plain(self) -> bool:
         """Nothing but the hub's ingest to do: the message can be written with others."""
-        return not (self.others or self.skipped or self.hard_bounces)
+        return not (self.skipped or self.hard_bounces)
 
 
 def _ready(
@@ -408,11 +406,11 @@ def _email(
         references=parsed.thread_references,
         is_auto_reply=parsed.is_auto_reply,
         is_historical=historical,
+        participants=_other_recipients(parsed, mailboxes),
         metadata={"email": meta},
     )
     hard_bounces = [report for report in parsed.reports if report.is_hard_bounce]
-    others = _other_recipients(parsed, mailboxes)
-    return _Email(inbound, others, skipped, hard_bounces, raw, source, recipient, listing)
+    return _Email(inbound, skipped, hard_bounces, raw, source, recipient, listing)
 
 
 def _store_one(email: _Email) -> EmailOutcome:
@@ -422,10 +420,6 @@ def _store_one(email: _Email) -> EmailOutcome:
 
     def attempt() -> EmailOutcome:
         with nullcontext() if email.plain else atomic_with_files():
-            if email.others:
-                participants = _resolve_participants(email.others)
-                if participants:
-                    email.inbound.metadata["email"]["participants"] = participants
             return _stored(email, ingest_with_outcome(email.inbound))
 
     try:
@@ -463,7 +457,7 @@ def ingest_prepared_many(
 ) -> list[EmailOutcome | Exception]:
     """Ingest many emails in order, as :func:`ingest_prepared` one at a time would: runs of
     plain ones are written together (:func:`hub.services.ingest_batch.ingest_many`), the others
-    (other people on To/Cc, skipped attachments, bounce reports) one by one in their place.
+    (skipped attachments, bounce reports) one by one in their place.
 
     Never raises: an email that could be neither stored nor quarantined (the database gone)
     has the exception as its result, and the others theirs."""
@@ -566,8 +560,10 @@ def _store_raw(raw: bytes) -> dict[str, Any]:
     return {"path": path, "size": len(raw), "sha256": digest}
 
 
-def _other_recipients(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[tuple[str, str, str]]:
-    """(role, name, address) of everyone on To and Cc but us and the sender (20 of each)."""
+def _other_recipients(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[InboundParticipant]:
+    """Everyone on To and Cc but us and the sender (20 of each): the hub makes them identities
+    (of their own contact, or the one that already has the address), so a reply-all reaches
+    them and the CRM knows them."""
     ours = mailboxes.addresses
     sender = parsed.from_address.lower()
     seen: set[str] = set()
@@ -578,27 +574,7 @@ def _other_recipients(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[tuple[s
             if base in ours or address.lower() == sender or address.lower() in seen:
                 continue
             seen.add(address.lower())
-            result.append((role, name, address))
-    return result
-
-
-def _resolve_participants(others: list[tuple[str, str, str]]) -> list[dict]:
-    """Everyone else on To and Cc becomes an identity (of their own contact, or the one that
-    already has the address), so a reply-all reaches them and the CRM knows them."""
-    result = []
-    for role, name, address in others:
-        try:
-            identity = resolve_identity(Identity.Kind.EMAIL, address, display_name=name)
-        except InvalidIdentity:
-            continue
-        result.append(
-            {
-                "role": role,
-                "address": identity.value,
-                "identity_id": identity.pk,
-                "contact_id": identity.contact_id,
-            }
-        )
+            result.append(InboundParticipant(Identity.Kind.EMAIL, address, name[:200], role))
     return result
 
 

@@ -15,6 +15,17 @@ class InboundAttachment:
     content_id: str = ""
 
 
+@dataclass(frozen=True)
+class InboundParticipant:
+    """Someone else the message was addressed to (email's To and Cc): the hub makes them an
+    identity of their own contact, or of the one that already has the address."""
+
+    kind: str  # a ``crm.Identity.Kind``
+    address: str
+    name: str = ""
+    role: str = ""  # e.g. "to", "cc"
+
+
 @dataclass
 class InboundMessage:
     """A message a person sent us on some channel, already parsed by its channel app.
@@ -25,6 +36,7 @@ class InboundMessage:
     ``reply_token``) that the channel found in the message; ``references`` are provider message ids
     of earlier messages this one answers (email In-Reply-To/References); ``subject`` may carry a
     ``[#<ref>]`` token the email channel extracts into ``conversation_ref``.
+    ``participants`` are the other people it was addressed to.
     ``pending_attachments`` counts files the channel app attaches after ingest (e.g. media it
     downloads in a task): a message carrying only those is not empty.
     """
@@ -50,6 +62,9 @@ class InboundMessage:
     # stored and shown, but it neither reopens a conversation nor starts the TTL clock.
     awaits_reply: bool = True
     pending_attachments: int = 0
+    # Resolved to identities in the ingest's transaction, before the sender, and listed in the
+    # message's ``metadata["participants"]`` (role, address, identity and contact ids).
+    participants: list[InboundParticipant] = field(default_factory=list)
     # (identity, created now) when the channel app resolved the sender itself (SMS links a
     # number's SMS and WhatsApp identities first): the ingest uses it instead of looking the
     # sender up again. ``identity.contact_locked`` says whether its contact row is locked.

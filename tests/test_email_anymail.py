@@ -273,7 +273,7 @@ def test_replay_is_idempotent_and_threads_the_answer(client, endpoint_for, http_
         replay(client, capture)
     first = Message.objects.get(direction="in")
     assert first.provider_message_id == "CAEPk3R+4Zr@mail.example.org"
-    cc = {p["address"] for p in first.metadata["email"]["participants"]}
+    cc = {p["address"] for p in first.metadata["participants"]}
     assert cc == {"other@example.com", "cc@example.com"}
     answer = dict(capture)
     body = dict(capture["body_json"] if capture.get("body_json") else capture["body"])

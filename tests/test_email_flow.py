@@ -112,7 +112,7 @@ def test_visible_text_html_and_the_full_original(support):
 def test_cc_participants_become_identities_and_get_the_reply(support, on_commit):
     raw = mail(to=f"{MAILBOX}, Paolo <paolo@example.it>", Cc="Sara <sara@example.com>")
     first = ingest(raw).message
-    addresses = {p["address"] for p in first.metadata["email"]["participants"]}
+    addresses = {p["address"] for p in first.metadata["participants"]}
     assert addresses == {"paolo@example.it", "sara@example.com"}
     sara = Identity.objects.get(value="sara@example.com")
     assert sara.contact_id != first.sender_identity.contact_id and sara.contact.name == "Sara"

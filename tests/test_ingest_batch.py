@@ -59,14 +59,13 @@ def _when(value):
 
 
 def _without_participant_ids(metadata: dict) -> dict:
-    email = metadata.get("email", {})
-    if "participants" not in email:
+    if "participants" not in metadata:
         return metadata
     participants = [
         {**item, "identity_id": "-", "contact_id": Contact.objects.get(pk=item["contact_id"]).name}
-        for item in email["participants"]
+        for item in metadata["participants"]
     ]
-    return {**metadata, "email": {**email, "participants": participants}}
+    return {**metadata, "participants": participants}
 
 
 def _snapshot() -> dict:
@@ -281,7 +280,7 @@ def test_a_run_mixes_plain_mail_with_mail_that_needs_more_in_its_place(support):
     assert by_id["mix-5@example.it"].conversation_id == by_id["mix-1@example.it"].conversation_id
     assert by_id["mix-8@example.it"].conversation_id == by_id["mix-6@example.it"].conversation_id
     assert by_id["mix-6@example.it"].conversation_id != by_id["mix-1@example.it"].conversation_id
-    participants = by_id["mix-4@example.it"].metadata["email"]["participants"]
+    participants = by_id["mix-4@example.it"].metadata["participants"]
     assert [p["address"] for p in participants] == ["marco@example.it"]
 
 
@@ -615,3 +614,31 @@ def test_with_the_broker_down_imported_mail_is_reported_stored(endpoint_for, mon
     assert _imported(raws) == ["ingested", "ingested"]
     assert not QuarantinedEmail.objects.exists()
     assert WebhookDelivery.objects.filter(status="pending").count() >= 2
+
+
+def test_people_on_cc_become_identities_as_one_by_one(support):
+    """Made in order with the senders: someone on Cc who writes later in the run is a known
+    person then; one put on Cc without a name takes the name they write with."""
+    raws = [
+        _mail(
+            "anna@example.it",
+            "p1@a",
+            1,
+            extra="Cc: Marco Neri <marco@example.it>, luca@example.it, not-an-address\r\n",
+        ),
+        _mail("marco@example.it", "p2@m", 2, name="Marco"),
+        _mail("luca@example.it", "p3@l", 3, name="Luca Bianchi"),
+        _mail("anna@example.it", "p4@a", 4, refs=["p1@a"], extra="Cc: marco@example.it\r\n"),
+    ]
+    _assert_same_as_one_by_one(raws)
+    names = dict(Identity.objects.values_list("value", "contact__name"))
+    assert names == {
+        "anna@example.it": "X",
+        "marco@example.it": "Marco Neri",
+        "luca@example.it": "Luca Bianchi",
+    }
+    first = Message.objects.get(provider_message_id="p1@a")
+    assert [p["address"] for p in first.metadata["participants"]] == [
+        "marco@example.it",
+        "luca@example.it",
+    ]

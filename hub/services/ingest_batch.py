@@ -37,18 +37,18 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.identities import normalise
+from crm.identities import InvalidIdentity, normalise
 from crm.models import Contact, Identity
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
-from hub.inbound import InboundMessage
+from hub.inbound import InboundMessage, InboundParticipant
 from hub.models import Attachment, Conversation, Message, MessageReference
 from hub.payloads import conversation_payload, message_payload
 from hub.services import realtime, webhooks
@@ -60,6 +60,7 @@ from hub.services.ingestion import (
     message_body,
     new_conversation,
     new_message,
+    participant_entry,
     references_of,
     stored_message,
     validate,
@@ -72,6 +73,20 @@ logger = logging.getLogger(__name__)
 _PLANNED_ID_BASE = 1 << 62
 
 Result = IngestOutcome | Exception
+
+
+def _participant_keys(inbound: InboundMessage) -> list[tuple[InboundParticipant, tuple[str, str]]]:
+    """The participants with a valid address, and their identity keys (as ``ingest`` leaves an
+    invalid one out)."""
+    keys = []
+    for participant in inbound.participants:
+        try:
+            keys.append(
+                (participant, (participant.kind, normalise(participant.kind, participant.address)))
+            )
+        except InvalidIdentity:
+            continue
+    return keys
 
 
 def _contact_key(row: Identity | Conversation):
@@ -104,6 +119,7 @@ class _Planned:
     # For the conversation it opened: its last activity then (later messages of the run move
     # it), which the ``conversation.created`` event carries, as one by one.
     opened_at: datetime | None = None
+    participants: list[tuple[InboundParticipant, Identity]] = field(default_factory=list)
 
 
 def ingest_many(inbounds: Sequence[InboundMessage]) -> list[Result]:
@@ -279,32 +295,44 @@ class _Planner:
 
     def plan(self) -> list[_Planned]:
         senders: list[tuple[str, str]] = []
+        participants: list[list[tuple[InboundParticipant, tuple[str, str]]]] = []
         for inbound in self.inbounds:
             try:
                 validate(inbound)
                 value = normalise(inbound.sender_kind, inbound.sender_address)
-                senders.append((inbound.sender_kind, value))
             except Exception:
                 break  # ``ingest`` says why, on its own
+            senders.append((inbound.sender_kind, value))
+            participants.append(_participant_keys(inbound))
         if not senders:
             return []
         self.inbounds = self.inbounds[: len(senders)]
-        self._load(senders)
+        self._load(senders + [key for keys in participants for _, key in keys])
         planned: list[_Planned] = []
-        for position, (inbound, sender) in enumerate(zip(self.inbounds, senders, strict=True)):
+        for position, (inbound, sender, others) in enumerate(
+            zip(self.inbounds, senders, participants, strict=True)
+        ):
             try:
-                planned.append(self._plan_one(inbound, sender, position))
+                planned.append(self._plan_one(inbound, sender, others, position))
             except _NotPlanned:
                 break
         return planned
 
-    def _plan_one(self, inbound: InboundMessage, sender: tuple[str, str], position: int):
+    def _plan_one(
+        self,
+        inbound: InboundMessage,
+        sender: tuple[str, str],
+        others: list[tuple[InboundParticipant, tuple[str, str]]],
+        position: int,
+    ) -> _Planned:
         endpoint = inbound.endpoint
         channel = endpoint.channel
         capabilities = capabilities_of(channel)
         provider_id = inbound.provider_message_id[:255]
         if capabilities.threads_by_contact or (endpoint.pk, provider_id) in self.keys:
             raise _NotPlanned  # a channel threaded by contact; a second copy (a duplicate)
+        if any(key == sender for _, key in others):
+            raise _NotPlanned  # the sender among the other recipients: ``ingest`` sorts it out
         identity = self.identities.get(sender)
         new_person = identity is None
         contact_key = None if new_person else _contact_key(identity)
@@ -344,19 +372,16 @@ class _Planner:
         except Exception as exc:
             raise _NotPlanned from exc
 
-        # Planned: from here on the run's state changes.
+        # Planned: from here on the run's state changes. The other recipients first, then the
+        # sender, as ``ingest`` resolves them.
+        resolved = [
+            (participant, self._person(key, participant.name)) for participant, key in others
+        ]
         if new_person:
-            name = inbound.sender_name[:200]
-            identity = Identity(
-                contact=Contact(name=name), kind=sender[0], value=sender[1], display_name=name
-            )
-            self.identities[sender] = identity
-            self.new_identities.append(identity)
+            identity = self._person(sender, inbound.sender_name)
             contact_key = identity.contact
-        elif inbound.sender_name and not identity.contact.name:
-            identity.contact.name = inbound.sender_name[:200]
-            if identity.contact.pk:
-                self.renamed[identity.contact.pk] = identity.contact
+        else:
+            self._person(sender, inbound.sender_name)  # names an unnamed contact
         if created:
             conversation = new_conversation(inbound, identity.contact, occurred_at, self.now)
             self.new_conversations.append(conversation)
@@ -364,7 +389,9 @@ class _Planner:
             conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
             if conversation.pk:
                 self.updated[conversation.pk] = conversation
-        message = new_message(inbound, conversation, identity, text, html, occurred_at)
+        message = new_message(
+            inbound, conversation, identity, text, html, occurred_at, inbound.metadata
+        )
         # Whose the message is, for the lookups: its conversation's contact (not always the
         # sender's: a message that answers someone else's mail joins their conversation).
         seen = _Seen(endpoint.pk, _contact_key(conversation), conversation, occurred_at,
@@ -373,7 +400,23 @@ class _Planner:
         self.messages[(channel, provider_id)].append(seen)
         for ref in refs:
             self.references[(channel, ref)].append(seen)
-        return _Planned(inbound, message, created, refs, occurred_at if created else None)
+        return _Planned(inbound, message, created, refs, occurred_at if created else None, resolved)
+
+    def _person(self, key: tuple[str, str], name: str) -> Identity:
+        """The identity of ``key``, made (with its contact) if new; an unnamed contact takes
+        ``name``: what ``get_or_create_identity`` does."""
+        identity = self.identities.get(key)
+        if identity is None:
+            name = name[:200]
+            identity = Identity(contact=Contact(name=name), kind=key[0], value=key[1],
+                                display_name=name)  # fmt: skip
+            self.identities[key] = identity
+            self.new_identities.append(identity)
+        elif name and not identity.contact.name:
+            identity.contact.name = name[:200]
+            if identity.contact.pk:
+                self.renamed[identity.contact.pk] = identity.contact
+        return identity
 
     def _latest(self, index, channel, keys, endpoint_id, contact) -> Conversation | None:
         """The conversation of the latest message among ``index``'s entries for ``keys`` (of
@@ -406,6 +449,14 @@ class _Planner:
         Conversation.objects.bulk_update(
             self.updated.values(), ["last_activity_at", "updated_at", "next_check_at"]
         )
+        for item in planned:
+            if item.participants:
+                item.message.metadata = {
+                    **item.message.metadata,
+                    "participants": [
+                        participant_entry(p, identity) for p, identity in item.participants
+                    ],
+                }
         messages = [item.message for item in planned]
         Message.objects.bulk_create(messages)
         MessageReference.objects.bulk_create(

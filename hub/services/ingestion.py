@@ -22,10 +22,10 @@ from django.utils import timezone
 from config.prepared import PreparedQuery
 from crm.identities import InvalidIdentity
 from crm.models import Contact
-from crm.services import get_or_create_identity
+from crm.services import get_or_create_identity, resolve_identity
 from hub import adapters
 from hub.files import atomic_with_files, note_written
-from hub.inbound import InboundMessage
+from hub.inbound import InboundMessage, InboundParticipant
 from hub.models import (
     Attachment,
     Conversation,
@@ -285,9 +285,16 @@ def message_body(inbound: InboundMessage) -> tuple[str, str]:
 
 
 def new_message(
-    inbound: InboundMessage, conversation: Conversation, identity, text: str, html: str, occurred_at
+    inbound: InboundMessage,
+    conversation: Conversation,
+    identity,
+    text: str,
+    html: str,
+    occurred_at,
+    metadata: dict,
 ) -> Message:
-    """The unsaved inbound ``Message`` of ``inbound``."""
+    """The unsaved inbound ``Message`` of ``inbound`` (``metadata``: the inbound's, with what
+    the ingest adds)."""
     endpoint: Endpoint = inbound.endpoint
     return Message(
         conversation=conversation,
@@ -301,13 +308,43 @@ def new_message(
         provider_message_id=inbound.provider_message_id,
         delivery_status=Message.DeliveryStatus.RECEIVED,
         is_auto_reply=inbound.is_auto_reply,
-        metadata=inbound.metadata,
+        metadata=metadata,
         occurred_at=occurred_at,
     )
 
 
+def participant_entry(participant: InboundParticipant, identity) -> dict:
+    """How ``metadata["participants"]`` lists a participant (identity saved)."""
+    return {
+        "role": participant.role,
+        "address": identity.value,
+        "identity_id": identity.pk,
+        "contact_id": identity.contact_id,
+    }
+
+
+def _resolve_participants(inbound: InboundMessage) -> list[dict]:
+    """Everyone else it was addressed to becomes an identity, so a reply-all reaches them and
+    the CRM knows them; an address that is no valid identity is left out."""
+    result = []
+    for participant in inbound.participants:
+        try:
+            identity = resolve_identity(
+                participant.kind, participant.address, display_name=participant.name
+            )
+        except InvalidIdentity:
+            continue
+        result.append(participant_entry(participant, identity))
+    return result
+
+
 def _store(inbound: InboundMessage) -> IngestOutcome:
     endpoint: Endpoint = inbound.endpoint
+    metadata = inbound.metadata
+    if inbound.participants:
+        participants = _resolve_participants(inbound)
+        if participants:
+            metadata = {**metadata, "participants": participants}
     if inbound.resolved_sender is not None:
         identity, new_person = inbound.resolved_sender
     else:
@@ -353,7 +390,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         conversation.contact = contact  # already loaded: spare later readers the query
 
     text, html = message_body(inbound)
-    message = new_message(inbound, conversation, identity, text, html, occurred_at)
+    message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata)
     message.save(force_insert=True)
     if refs:
         MessageReference.objects.bulk_create(
