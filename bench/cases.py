@@ -127,13 +127,15 @@ def run_email(args, env: dict, log: Log) -> dict:
     from hub.models import Channel, Endpoint, Team
 
     team, _ = Team.objects.get_or_create(slug="bench-email", defaults={"name": "Bench email"})
-    mailbox = f"support-{uuid.uuid4().hex[:6]}@bench.example"
+    run = uuid.uuid4().hex[:6]
+    mailbox = f"support-{run}@bench.example"
     Endpoint.objects.create(channel=Channel.EMAIL, address=mailbox, name="Bench", team=team)
     runs = []
     for size in args.email_sizes:
         with tempfile.TemporaryDirectory(prefix="bench-eml-") as tmp:
             started = time.perf_counter()
-            write_eml_files(Path(tmp), size, seed=size, mailbox=mailbox)
+            # The same content each run, new Message-IDs: not replies to an earlier run's mail.
+            write_eml_files(Path(tmp), size, seed=size, mailbox=mailbox, id_domain=f"{run}.example")
             generated = time.perf_counter() - started
             proc = subprocess.Popen(
                 [sys.executable, "manage.py", "import_mail", tmp, "--no-progress"],

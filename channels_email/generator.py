@@ -41,8 +41,12 @@ def _person(rng: random.Random) -> tuple[str, str]:
     return f"{first} {last}", f"{local}{rng.randint(1, 999)}@example.{rng.choice(['it', 'com'])}"
 
 
-def generate_messages(count: int, *, seed: int = 1, mailbox: str = "support@shop.example"):
-    """Yield ``(file name, bytes)`` for ``count`` messages."""
+def generate_messages(
+    count: int, *, seed: int = 1, mailbox: str = "support@shop.example", id_domain: str = ""
+):
+    """Yield ``(file name, bytes)`` for ``count`` messages. ``id_domain``: the Message-IDs'
+    domain (default ``mail.example``), so that two sets with the same content are different
+    mail (the benchmark imports a new set into the same database each run)."""
     rng = random.Random(seed)
     copies = random.Random(seed + 1)  # who else is on Cc: apart, so the rest stays as it was
     start = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -60,7 +64,7 @@ def generate_messages(count: int, *, seed: int = 1, mailbox: str = "support@shop
         if copies.random() < 0.2:  # a colleague, or someone who also writes to us, on Cc
             colleague = _person(copies)
             message["Cc"] = f"{colleague[0]} <{colleague[1]}>"
-        message_id = f"<gen-{seed}-{index}@mail.example>"
+        message_id = f"<gen-{seed}-{index}@{id_domain or 'mail.example'}>"
         message["Message-ID"] = message_id
         subject = reply_to["subject"] if reply_to else text.split(",")[0][:60]
         if reply_to:
@@ -100,12 +104,17 @@ def generate_messages(count: int, *, seed: int = 1, mailbox: str = "support@shop
 
 
 def write_eml_files(
-    directory: str | Path, count: int, *, seed: int = 1, mailbox: str = "support@shop.example"
+    directory: str | Path,
+    count: int,
+    *,
+    seed: int = 1,
+    mailbox: str = "support@shop.example",
+    id_domain: str = "",
 ) -> Path:
     """Write ``count`` messages as ``directory/NNNNNNN.eml``; returns the directory."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
-    for name, raw in generate_messages(count, seed=seed, mailbox=mailbox):
+    for name, raw in generate_messages(count, seed=seed, mailbox=mailbox, id_domain=id_domain):
         (target / name).write_bytes(raw)
     return target
 
