@@ -232,7 +232,7 @@ class _Planner:
         condition = Q()
         for kind, kind_values in by_kind.items():
             condition |= Q(kind=kind, value__in=kind_values)
-        # Each known sender's contact locked, as ``ingest`` does (in id order: no deadlock).
+        # Each known person's contact (senders, people on Cc) locked, in id order: no deadlock.
         contacts: dict[int, Contact] = {}
         for identity in (
             Identity.objects.select_related("contact")
