@@ -189,6 +189,22 @@ def email_parts(item: Message) -> tuple[str, str]:
     return item.text, rest
 
 
+def also_to(item: Message) -> list[str]:
+    """The other people an inbound message was addressed to (email's To and Cc), whom a reply
+    copies: ``metadata["participants"]``, or ``metadata["email"]["participants"]`` of email
+    stored before the hub listed them itself."""
+    meta = item.metadata if isinstance(item.metadata, dict) else {}
+    email = meta.get("email") if isinstance(meta.get("email"), dict) else {}
+    participants = meta.get("participants") or email.get("participants") or []
+    if not isinstance(participants, list):
+        return []
+    return [
+        str(entry["address"])
+        for entry in participants
+        if isinstance(entry, dict) and entry.get("address")
+    ]
+
+
 def countdown_seconds(due_at: datetime | None) -> int | None:
     if due_at is None:
         return None

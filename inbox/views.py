@@ -175,8 +175,11 @@ def _present_items(items: list[Message]) -> list[Message]:
             item.event_label = presenters.event_text(item, users)
             item.event_level = presenters.EVENT_LEVELS.get(item.event_type, "info")
         item.body_text, item.original_text = item.text, ""
+        item.also_to = []
         if item.channel == Channel.EMAIL and item.direction == Message.Direction.INBOUND:
             item.body_text, item.original_text = presenters.email_parts(item)
+        if item.direction == Message.Direction.INBOUND:
+            item.also_to = presenters.also_to(item)
         item.files = [
             {"a": a, "image": a.content_type in INLINE_IMAGES} for a in item.attachments.all()
         ]

@@ -411,6 +411,32 @@ def test_htmx_pane_request_renders_only_the_pane(agent_client, email_conversatio
     assert 'id="conversation"' in html and 'id="filters"' not in html and "<html" not in html
 
 
+def test_an_email_shows_who_else_it_was_addressed_to(agent_client, email_conversation, endpoints):
+    """The people on To/Cc (a reply copies them), inert; also as older email listed them."""
+    from hub.inbound import InboundParticipant
+
+    ingest(
+        inbound(
+            endpoints["email"],
+            "anna@example.com",
+            text="Adding my colleague",
+            references=["m1@example.com"],
+            provider_message_id="m4@example.com",
+            participants=[
+                InboundParticipant("email", "marco@example.com", "Marco", "cc"),
+                InboundParticipant("email", "not an address", "", "cc"),
+            ],
+        )
+    )
+    older = Message.objects.get(provider_message_id="m1@example.com")
+    older.metadata = {"email": {"participants": [{"address": "<b>luca@example.com</b>"}]}}
+    older.save(update_fields=["metadata"])
+    html = agent_client.get(url("conversation", email_conversation)).content.decode()
+    assert html.count('class="also-to"') == 2
+    assert "Also to: marco@example.com</div>" in html
+    assert "&lt;b&gt;luca@example.com&lt;/b&gt;" in html and "<b>luca" not in html
+
+
 def test_timeline_after_and_include(agent_client, email_conversation, endpoints):
     first = Message.objects.filter(conversation=email_conversation).order_by("id").last()
     later = ingest(
