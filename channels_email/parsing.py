@@ -23,6 +23,7 @@ from functools import lru_cache
 
 from channels_email.quotes import html_to_text
 from hub import sniffing
+from hub.text import clean_text
 
 _MSGID = re.compile(r"<([^<>\s]{1,250})>")
 _SUBJECT_REF = re.compile(r"\[#(\d{1,12})\]")
@@ -233,9 +234,10 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
         values = [_decode_words(v) for v in _raw_header_values(message, name)]
     result = []
     for display, address in getaddresses(values):
-        address = address.strip().strip("<>").strip()
+        # No control characters (a NUL in a name would make the database refuse the email).
+        display, address = clean_text(display), clean_text(address).strip("<>").strip()
         if "@" in address:
-            result.append((display.strip(), address))
+            result.append((display, address))
     return result
 
 

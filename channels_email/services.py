@@ -563,19 +563,26 @@ def _store_raw(raw: bytes) -> dict[str, Any]:
 def _other_recipients(parsed: ParsedEmail, mailboxes: Mailboxes) -> list[InboundParticipant]:
     """Everyone on To and Cc but us and the sender (20 of each): the hub makes them identities
     (of their own contact, or the one that already has the address), so a reply-all reaches
-    them and the CRM knows them."""
+    them and the CRM knows them. Compared as identities (``" B <anna@x>`` is anna@x); an
+    address that is none is left out, as the hub would."""
     ours = mailboxes.addresses
-    sender = parsed.from_address.lower()
-    seen: set[str] = set()
+    seen = {_as_identity(parsed.from_address) or parsed.from_address.lower()}
     result = []
     for role, pairs in (("to", parsed.to), ("cc", parsed.cc)):
         for name, address in pairs[:20]:
-            base, _ = _split_address(address)
-            if base in ours or address.lower() == sender or address.lower() in seen:
+            key = _as_identity(address)
+            if key is None or key in seen or _split_address(address)[0] in ours:
                 continue
-            seen.add(address.lower())
+            seen.add(key)
             result.append(InboundParticipant(Identity.Kind.EMAIL, address, name[:200], role))
     return result
+
+
+def _as_identity(address: str) -> str | None:
+    try:
+        return normalise_email(address)
+    except InvalidIdentity:
+        return None
 
 
 def quarantine(

@@ -642,3 +642,28 @@ def test_people_on_cc_become_identities_as_one_by_one(support):
         "marco@example.it",
         "luca@example.it",
     ]
+
+
+@pytest.mark.parametrize(
+    "cc",
+    ['" B <anna@example.it>', "Anna <ANNA@Example.IT>"],
+    ids=["malformed", "other-case"],
+)
+def test_the_sender_written_differently_on_cc_is_no_participant(support, cc):
+    raw = _mail("anna@example.it", "s1@a", 1, extra=f"Cc: {cc}\r\nCc: marco@example.it\r\n")
+    assert _assert_same_as_one_by_one([raw]) == ["ingested"]
+    message = Message.objects.get(provider_message_id="s1@a")
+    assert [p["address"] for p in message.metadata["participants"]] == ["marco@example.it"]
+
+
+def test_a_nul_in_a_name_on_cc_or_from_is_dropped_not_a_quarantine(support):
+    raw = _mail(
+        "anna@example.it",
+        "n0@a",
+        1,
+        name="Anna\x00 Rossi",
+        extra="Cc: Mar\x00co <marco@example.it>\r\n",
+    )
+    assert _assert_same_as_one_by_one([raw]) == ["ingested"]
+    names = dict(Identity.objects.values_list("value", "contact__name"))
+    assert names == {"anna@example.it": "Anna Rossi", "marco@example.it": "Marco"}
