@@ -169,21 +169,10 @@ def ingest_email_message(
 
 
 def _ingest_parsed(
-    parsed: ParsedEmail,
-    raw: bytes,
-    listing: dict[str, str],
-    *,
-    source: str,
-    envelope_recipient: str,
-    mailbox: str,
-    historical: bool,
-    content: EmailContent | None = None,
-    mailboxes: Mailboxes | None = None,
-    stored_ids: set[tuple[int, str]] | None = None,
+    parsed: ParsedEmail, raw: bytes, listing: dict[str, str], **options
 ) -> EmailOutcome:
-    email = _ready(parsed, raw, listing, source=source, envelope_recipient=envelope_recipient,
-                   mailbox=mailbox, historical=historical, content=content, mailboxes=mailboxes,
-                   stored_ids=stored_ids)  # fmt: skip
+    """``_ready`` (``options`` are its keywords), then ``_store_one``."""
+    email = _ready(parsed, raw, listing, **options)
     return email if isinstance(email, EmailOutcome) else _store_one(email)
 
 
