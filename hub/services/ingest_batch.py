@@ -377,11 +377,7 @@ class _Planner:
         resolved = [
             (participant, self._person(key, participant.name)) for participant, key in others
         ]
-        if new_person:
-            identity = self._person(sender, inbound.sender_name)
-            contact_key = identity.contact
-        else:
-            self._person(sender, inbound.sender_name)  # names an unnamed contact
+        identity = self._person(sender, inbound.sender_name)  # made, or an unnamed contact named
         if created:
             conversation = new_conversation(inbound, identity.contact, occurred_at, self.now)
             self.new_conversations.append(conversation)
