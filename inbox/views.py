@@ -176,8 +176,11 @@ def _present_items(items: list[Message]) -> list[Message]:
             item.event_level = presenters.EVENT_LEVELS.get(item.event_type, "info")
         item.body_text, item.original_text = item.text, ""
         item.also_to = []
+        item.forwarded, item.bounce = None, None
         if item.channel == Channel.EMAIL and item.direction == Message.Direction.INBOUND:
             item.body_text, item.original_text = presenters.email_parts(item)
+            item.forwarded = presenters.forwarded(item)
+            item.bounce = presenters.bounce(item)
         if item.direction == Message.Direction.INBOUND:
             item.also_to = presenters.also_to(item)
         item.files = [
