@@ -83,7 +83,7 @@ def email_content(parsed: ParsedEmail, max_chars: int) -> EmailContent:
         "in_reply_to": parsed.in_reply_to,
         "references": parsed.references[-20:],
     }
-    if full_text and full_text != visible and not parts.forwarded:
+    if full_text and full_text != visible:
         meta["original_text"] = full_text[:max_chars]
     if parts.signature:
         meta["signature"] = parts.signature[:2000]

@@ -180,6 +180,8 @@ def _present_items(items: list[Message]) -> list[Message]:
         if item.channel == Channel.EMAIL and item.direction == Message.Direction.INBOUND:
             item.body_text, item.original_text = presenters.email_parts(item)
             item.forwarded = presenters.forwarded(item)
+            if item.forwarded and item.forwarded["with_note"]:
+                item.original_text = ""  # the forwarded message is shown folded, on its own
             item.bounce = presenters.bounce(item)
         if item.direction == Message.Direction.INBOUND:
             item.also_to = presenters.also_to(item)
