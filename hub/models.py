@@ -311,10 +311,13 @@ class Message(PreparedSave, models.Model):
         verbose_name_plural = _("messages")
         ordering = ["occurred_at", "id"]
         constraints = [
+            # Inbound idempotency: a provider's id of a received message is stored once per
+            # endpoint. Outbound ids are whatever a remote answered (an integrator may repeat
+            # one): not unique, so recording them can never fail a delivery that went out.
             models.UniqueConstraint(
                 fields=["endpoint", "provider_message_id"],
-                condition=~Q(provider_message_id=""),
-                name="hub_message_unique_provider_id",
+                condition=~Q(provider_message_id="") & Q(direction="in"),
+                name="hub_message_unique_inbound_provider_id",
             )
         ]
         indexes = [
