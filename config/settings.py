@@ -293,6 +293,11 @@ HUB = {
     "DELIVERY_BACKOFF_BASE": float(os.environ.get("HUB_DELIVERY_BACKOFF_BASE", 10)),
     "DELIVERY_BACKOFF_CAP": int(os.environ.get("HUB_DELIVERY_BACKOFF_CAP", 900)),
     "WEBHOOK_MAX_ATTEMPTS": int(os.environ.get("HUB_WEBHOOK_MAX_ATTEMPTS", 8)),
+    # A subscription whose deliveries failed this many times in a row (attempts, any event) is
+    # disabled and its pending deliveries skipped; 0 never disables.
+    "WEBHOOK_DISABLE_AFTER_FAILURES": int(
+        os.environ.get("HUB_WEBHOOK_DISABLE_AFTER_FAILURES", 100)
+    ),
     "WEBHOOK_TIMEOUT": float(os.environ.get("HUB_WEBHOOK_TIMEOUT", 10)),
     # Queued deliveries untouched for this long are handed to the worker again (lost broker task).
     "STALLED_DELIVERY_AFTER": timedelta(minutes=2),

@@ -441,6 +441,12 @@ class WebhookSubscription(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Failed delivery attempts in a row (any event); a success resets it. At the limit
+    # (HUB["WEBHOOK_DISABLE_AFTER_FAILURES"]) the subscription is disabled: see
+    # hub.services.webhooks.
+    consecutive_failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("webhook subscription")
@@ -459,9 +465,18 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (subscription disabled)")
 
+    # No database constraint: a delivery row is written in the transaction of the change it
+    # reports (an inbound message, a reply), from a per-process cache of the subscriptions that
+    # may still list one deleted a moment ago in another process. A constraint would roll the
+    # whole message back; without it the row is written, and its task drops it (the subscription
+    # is gone). Deleting a subscription deletes its deliveries (Django's cascade).
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     event_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     event_type = models.CharField(max_length=40)
