@@ -371,10 +371,11 @@ class SlaRecordAdmin(admin.ModelAdmin):
         "due_at",
         "stopped_at",
         "waited",
+        "outcome",
         "breached",
         "handed_off",
     ]
-    list_filter = ["kind", "channel", "breached", "handed_off", "team"]
+    list_filter = ["kind", "channel", "outcome", "breached", "handed_off", "team"]
     list_select_related = ["team", "agent"]
     raw_id_fields = ["conversation"]
     date_hierarchy = "started_at"

@@ -643,6 +643,12 @@ class SlaRecord(PreparedSave, models.Model):
         NEXT_RESPONSE = "next_response", _("Next response")
         RESOLUTION = "resolution", _("Resolution")
 
+    class Outcome(models.TextChoices):
+        RUNNING = "", _("Running")
+        MET = "met", _("Met")
+        BREACHED = "breached", _("Breached")
+        MERGED = "merged", _("Closed by a merge")
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="sla_records"
     )
@@ -665,6 +671,12 @@ class SlaRecord(PreparedSave, models.Model):
     breached = models.BooleanField(default=False)
     breached_at = models.DateTimeField(null=True, blank=True)
     handed_off = models.BooleanField(default=False)
+    # Decided when the clock stops, from the stop time and the due time (hub.services.clock):
+    # whatever the sweep did or did not do before. A clock closed by a merge before its due time
+    # is neither met nor breached (the wait goes on in the other conversation's clock).
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("SLA record")
