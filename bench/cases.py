@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import helpers as h
+from config import queues
 
 Log = Callable[[str], None]
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,7 +318,7 @@ def _lag_with_worker(env: dict, count: int, log: Log) -> dict:
                     "worker",
                     "--pool=solo",
                     "-Q",
-                    queue,
+                    ",".join(queues.names(queue)),
                     "--loglevel=WARNING",
                     "--without-mingle",
                     "--without-gossip",

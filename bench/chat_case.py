@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import helpers as h
+from config import queues
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT_TARGET_P99_MS = 50.0
@@ -145,7 +146,7 @@ def run_chat(args, server, env: dict, token: str, log) -> dict:
             "worker",
             "--pool=solo",
             "-Q",
-            env["HUB_CELERY_QUEUE"],
+            ",".join(queues.names(env["HUB_CELERY_QUEUE"])),
             "--loglevel=WARNING",
             "--without-mingle",
             "--without-gossip",

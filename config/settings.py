@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab  # noqa: F401  (kept for beat schedules added by apps)
 
-from config import embedded_redis
+from config import embedded_redis, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -194,7 +194,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("HUB_CELERY_QUEUE", "hub")
+# One queue per kind of work (config/queues.py); the workers consume them in two pools.
+HUB_CELERY_QUEUE_PREFIX = os.environ.get("HUB_CELERY_QUEUE", "hub")
+CELERY_TASK_DEFAULT_QUEUE = queues.name(queues.MAINTENANCE, HUB_CELERY_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = queues.routes(HUB_CELERY_QUEUE_PREFIX)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "hub-requeue-stalled-deliveries": {
@@ -293,6 +296,11 @@ HUB = {
     "DELIVERY_BACKOFF_BASE": float(os.environ.get("HUB_DELIVERY_BACKOFF_BASE", 10)),
     "DELIVERY_BACKOFF_CAP": int(os.environ.get("HUB_DELIVERY_BACKOFF_CAP", 900)),
     "WEBHOOK_MAX_ATTEMPTS": int(os.environ.get("HUB_WEBHOOK_MAX_ATTEMPTS", 8)),
+    # A subscription whose deliveries failed this many times in a row (attempts, any event) is
+    # disabled and its pending deliveries skipped; 0 never disables.
+    "WEBHOOK_DISABLE_AFTER_FAILURES": int(
+        os.environ.get("HUB_WEBHOOK_DISABLE_AFTER_FAILURES", 100)
+    ),
     "WEBHOOK_TIMEOUT": float(os.environ.get("HUB_WEBHOOK_TIMEOUT", 10)),
     # Queued deliveries untouched for this long are handed to the worker again (lost broker task).
     "STALLED_DELIVERY_AFTER": timedelta(minutes=2),

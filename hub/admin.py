@@ -253,8 +253,32 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["url", "events", "is_active", "created_at"]
+    list_display = [
+        "url",
+        "events",
+        "is_active",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+    ]
     list_filter = ["is_active"]
+    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_at"]
+    actions = ["enable_selected"]
+
+    @admin.action(description=_("Enable again (reset the failure count)"))
+    def enable_selected(self, request, queryset):
+        from hub.services import webhooks
+
+        subscriptions = list(queryset)
+        for subscription in subscriptions:
+            webhooks.enable(subscription)
+        count = len(subscriptions)
+        self.message_user(
+            request,
+            ngettext("%d subscription enabled.", "%d subscriptions enabled.", count) % count,
+            messages.SUCCESS,
+        )
 
 
 @admin.register(WebhookDelivery)
@@ -347,10 +371,11 @@ class SlaRecordAdmin(admin.ModelAdmin):
         "due_at",
         "stopped_at",
         "waited",
+        "outcome",
         "breached",
         "handed_off",
     ]
-    list_filter = ["kind", "channel", "breached", "handed_off", "team"]
+    list_filter = ["kind", "channel", "outcome", "breached", "handed_off", "team"]
     list_select_related = ["team", "agent"]
     raw_id_fields = ["conversation"]
     date_hierarchy = "started_at"

@@ -64,13 +64,22 @@ class ApiChannelAdapter(adapters.ChannelAdapter):
             raise adapters.DeliveryError(f"HTTP {response.status_code} from {url}")
         if response.status_code >= 400:
             raise adapters.DeliveryError(f"HTTP {response.status_code} from {url}", permanent=True)
-        provider_id = ""
-        if response.headers.get("content-type", "").startswith("application/json"):
-            try:
-                provider_id = str(response.json().get("id", ""))[:255]
-            except ValueError:
-                provider_id = ""
-        return adapters.SendResult(provider_message_id=provider_id, delivered=True)
+        return adapters.SendResult(provider_message_id=_remote_id(response), delivered=True)
+
+
+def _remote_id(response: requests.Response) -> str:
+    """The ``id`` of the integrator's JSON answer, if it gave one (a string or a number). The
+    message is delivered either way; the id is only kept for reference (not unique)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return ""
+    try:
+        answer = response.json()
+    except ValueError:
+        return ""
+    remote_id = answer.get("id") if isinstance(answer, dict) else None
+    if isinstance(remote_id, bool) or not isinstance(remote_id, str | int):
+        return ""
+    return str(remote_id)
 
 
 adapters.register(ApiChannelAdapter())

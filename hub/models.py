@@ -313,10 +313,13 @@ class Message(PreparedSave, models.Model):
         verbose_name_plural = _("messages")
         ordering = ["occurred_at", "id"]
         constraints = [
+            # Inbound idempotency: a provider's id of a received message is stored once per
+            # endpoint. Outbound ids are whatever a remote answered (an integrator may repeat
+            # one): not unique, so recording them can never fail a delivery that went out.
             models.UniqueConstraint(
                 fields=["endpoint", "provider_message_id"],
-                condition=~Q(provider_message_id=""),
-                name="hub_message_unique_provider_id",
+                condition=~Q(provider_message_id="") & Q(direction="in"),
+                name="hub_message_unique_inbound_provider_id",
             )
         ]
         indexes = [
@@ -440,6 +443,12 @@ class WebhookSubscription(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Failed delivery attempts in a row (any event); a success resets it. At the limit
+    # (HUB["WEBHOOK_DISABLE_AFTER_FAILURES"]) the subscription is disabled: see
+    # hub.services.webhooks.
+    consecutive_failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("webhook subscription")
@@ -458,9 +467,18 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (subscription disabled)")
 
+    # No database constraint: a delivery row is written in the transaction of the change it
+    # reports (an inbound message, a reply), from a per-process cache of the subscriptions that
+    # may still list one deleted a moment ago in another process. A constraint would roll the
+    # whole message back; without it the row is written, and its task drops it (the subscription
+    # is gone). Deleting a subscription deletes its deliveries (Django's cascade).
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     event_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     event_type = models.CharField(max_length=40)
@@ -627,6 +645,12 @@ class SlaRecord(PreparedSave, models.Model):
         NEXT_RESPONSE = "next_response", _("Next response")
         RESOLUTION = "resolution", _("Resolution")
 
+    class Outcome(models.TextChoices):
+        RUNNING = "", _("Running")
+        MET = "met", _("Met")
+        BREACHED = "breached", _("Breached")
+        MERGED = "merged", _("Closed by a merge")
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="sla_records"
     )
@@ -649,6 +673,12 @@ class SlaRecord(PreparedSave, models.Model):
     breached = models.BooleanField(default=False)
     breached_at = models.DateTimeField(null=True, blank=True)
     handed_off = models.BooleanField(default=False)
+    # Decided when the clock stops, from the stop time and the due time (hub.services.clock):
+    # whatever the sweep did or did not do before. A clock closed by a merge before its due time
+    # is neither met nor breached (the wait goes on in the other conversation's clock).
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("SLA record")

@@ -46,8 +46,9 @@ def _labels(group_by: str, keys) -> dict:
 
 
 def sla_report(*, since: datetime, until: datetime, group_by: str, teams=None) -> list[dict]:
-    """One row per group for clocks started in [since, until): how many, how many met their TTL,
-    breaches, handoffs, and first/next response time median and p90 in seconds."""
+    """One row per group for clocks started in [since, until): how many, how many met their TTL
+    (stopped before the due time), breaches, handoffs, and first/next response time median and
+    p90 in seconds."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {GROUPS}")
     records = SlaRecord.objects.filter(started_at__gte=since, started_at__lt=until)
@@ -63,6 +64,7 @@ def sla_report(*, since: datetime, until: datetime, group_by: str, teams=None) -
         "waited",
         "breached",
         "handed_off",
+        "outcome",
     )
     groups: dict = defaultdict(
         lambda: {
@@ -82,7 +84,9 @@ def sla_report(*, since: datetime, until: datetime, group_by: str, teams=None) -
             continue
         group["clocks"] += 1
         group["handoffs"] += row["handed_off"]
-        if row["stopped_at"] or row["breached"]:
+        # Decided when the clock stopped (a running clock counts once the sweep breached it);
+        # a clock closed by a merge in time counts neither way.
+        if row["breached"] or row["outcome"] == SlaRecord.Outcome.MET:
             group["finished"] += 1
             group["met"] += not row["breached"]
         if row["stopped_at"] and row["waited"] is not None:

@@ -54,7 +54,7 @@ def deliver_message(self, message_id: int) -> str:
 def deliver_webhook(self, delivery_id: int) -> str:
     attempt = self.request.retries
     try:
-        webhooks.deliver(delivery_id)
+        delivery = webhooks.deliver(delivery_id)
     except webhooks.WebhookFailed as exc:
         if attempt + 1 >= settings.HUB["WEBHOOK_MAX_ATTEMPTS"]:
             webhooks.give_up(delivery_id)
@@ -62,7 +62,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
         countdown = outbound.backoff_seconds(attempt)
         webhooks.retry_at(delivery_id, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
-    return "ok"
+    return delivery.status if delivery is not None else "dropped"
 
 
 @shared_task

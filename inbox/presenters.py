@@ -113,11 +113,13 @@ def event_text(item: Message, users: dict[int, object]) -> str:
     elif kind == "sla_stopped" and "waited_seconds" in meta:
         waited = duration_text(meta["waited_seconds"])
         if meta.get("reason", "reply") == "reply":
-            return _("Answered after %(time)s") % {"time": waited}
-        return _("Clock stopped (%(reason)s) after %(time)s") % {
-            "reason": _reason_text(meta.get("reason", "")),
-            "time": waited,
-        }
+            text = _("Answered after %(time)s") % {"time": waited}
+        else:
+            text = _("Clock stopped (%(reason)s) after %(time)s") % {
+                "reason": _reason_text(meta.get("reason", "")),
+                "time": waited,
+            }
+        return text + ", " + _("past the TTL") if meta.get("breached") else text
     elif kind == "sla_paused" and "remaining_seconds" in meta:
         return _("Clock paused, %(time)s left") % {"time": duration_text(meta["remaining_seconds"])}
     elif kind == "sla_resumed" and "remaining_seconds" in meta:

@@ -52,3 +52,20 @@ def ensure_chromium() -> str | None:
             subprocess.run(["apt-get", "update"], env=env, capture_output=True, check=False)
             subprocess.run(install, env=env, capture_output=True, check=False)
     return CHROMIUM if Path(CHROMIUM).exists() else None
+
+
+def route_to_queues(prefix: str | None) -> str:
+    """Send this process's Celery tasks to the queues named with ``prefix`` (a test's own,
+    ``None``: the configured ones again), as a worker started with ``HUB_CELERY_QUEUE=prefix``
+    routes them. Returns the worker's ``-Q`` argument: all of those queues."""
+    from django.conf import settings
+
+    from config import queues
+    from config.celery import app
+
+    prefix = prefix or settings.HUB_CELERY_QUEUE_PREFIX
+    app.conf.task_default_queue = queues.name(queues.MAINTENANCE, prefix)
+    app.conf.task_routes = queues.routes(prefix)
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)  # built from the routes on first use
+    return ",".join(queues.names(prefix))

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from hub.models import Message
 from tests.factories import EndpointFactory, TeamFactory, UserFactory
-from tests.live import CHROMIUM_ARGS, free_port, test_database_url
+from tests.live import CHROMIUM_ARGS, free_port, route_to_queues, test_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def hub_server(tmp_path):
     port = free_port()
     queue = f"test-chat-{uuid.uuid4().hex[:8]}"
     app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
+    worker_queues = route_to_queues(queue)
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -62,7 +62,7 @@ def hub_server(tmp_path):
         ),
         subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--loglevel=INFO", "-Q", queue, "--without-mingle", "--without-gossip"],
+             "--loglevel=INFO", "-Q", worker_queues, "--without-mingle", "--without-gossip"],
             cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT,
         ),
     ]  # fmt: skip
@@ -86,7 +86,7 @@ def hub_server(tmp_path):
                 process.kill()
         for handle in logs.values():
             handle.close()
-        app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        route_to_queues(None)
 
 
 def test_visitor_writes_agent_answers_through_the_api_and_the_widget_shows_it(

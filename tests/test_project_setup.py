@@ -49,8 +49,8 @@ def _procfile(name: str) -> dict[str, str]:
 def test_procfiles_run_web_worker_and_beat():
     production = _procfile("Procfile")
     embedded = _procfile("Procfile.embedded")
-    assert set(production) == {"web", "worker", "beat"}
-    assert set(embedded) == {"redis", "web", "worker", "beat"}
+    assert set(production) == {"web", "worker", "webhooks", "beat"}
+    assert set(embedded) == {"redis", "web", "worker", "webhooks", "beat"}
     assert "config.asgi:application" in production["web"]
     assert embedded["redis"] == "python -m config.embedded_redis"
 
@@ -58,13 +58,14 @@ def test_procfiles_run_web_worker_and_beat():
 def test_compose_stack_runs_every_process_from_one_image():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
-    hub_services = [services[name] for name in ("web", "worker", "beat", "migrate")]
+    assert {"postgres", "redis", "web", "worker", "webhooks", "beat"} <= set(services)
+    hub_services = [services[name] for name in ("web", "worker", "webhooks", "beat", "migrate")]
     assert {s["image"] for s in hub_services} == {"conversation-hub:latest"}
     for service in hub_services:
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert "worker" in services["worker"]["command"] and "beat" in services["beat"]["command"]
+    assert "worker" in services["webhooks"]["command"]
 
 
 def test_ci_runs_the_readme_test_command():

@@ -20,7 +20,7 @@ from hub.models import Message, WebhookDelivery, WebhookSubscription
 from hub.services import ingest, send_reply
 from hub.services.webhooks import verify
 from tests.factories import EndpointFactory, TeamFactory, inbound
-from tests.live import test_database_url
+from tests.live import route_to_queues, test_database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,8 @@ class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls.append((self.path, dict(self.headers), body))
+        if self.path == "/slow-events":  # an integrator's receiver taking its time
+            time.sleep(0.25)
         if self.path == "/replies" and type(self).fail_first:
             type(self).fail_first -= 1
             self.send_response(503)
@@ -61,13 +63,14 @@ def receiver():
 
 @pytest.fixture
 def worker(request, tmp_path):
-    """A real Celery worker process on its own queue. Parametrized indirectly with "beat", a
-    real ``celery beat`` process runs beside it, sweeping every second."""
+    """A real Celery worker process consuming all the hub's queues, named with a prefix of this
+    test's own. Parametrized indirectly with "beat", a real ``celery beat`` process runs beside
+    it, sweeping every second."""
     from config.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:8]}"
     app.conf.task_always_eager = False
-    app.conf.task_default_queue = queue
+    worker_queues = route_to_queues(queue)
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -86,7 +89,7 @@ def worker(request, tmp_path):
                 "--pool=solo",
                 "--loglevel=INFO",
                 "-Q",
-                queue,
+                worker_queues,
                 "--without-mingle",
                 "--without-gossip",
             ],
@@ -114,7 +117,7 @@ def worker(request, tmp_path):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    route_to_queues(None)
 
 
 def wait_for(predicate, timeout=30.0):
@@ -189,3 +192,40 @@ def test_beat_and_worker_breach_a_due_conversation_within_seconds(worker):
     assert timedelta(0) <= lag < timedelta(seconds=5), lag
     assert conversation.priority == 1
     assert conversation.breached_at <= timezone.now()
+
+
+def test_a_flood_of_webhooks_does_not_hold_up_a_reply(worker, receiver):
+    """Many webhook deliveries queued before a reply, one worker process: the reply goes out
+    while most of them still wait (each task kind has its queue, taken in turn). With one
+    queue for everything it would wait behind all of them."""
+    from hub.models import WebhookDelivery
+    from hub.tasks import deliver_webhook
+
+    Receiver.fail_first = 0
+    endpoint = EndpointFactory(
+        team=TeamFactory(), settings={"delivery_url": f"{receiver}/replies"}
+    )
+    conversation = ingest(inbound(endpoint, "cust-1", text="Dove è il mio ordine?")).conversation
+    subscription = WebhookSubscription.objects.create(
+        url=f"{receiver}/slow-events", events=["conversation.updated"]
+    )
+    flood = 60  # 15 s of work for the receiver
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(subscription=subscription, event_type="conversation.updated", payload={})
+        for _ in range(flood)
+    )
+    for delivery in deliveries:
+        deliver_webhook.delay(delivery.pk)
+    # The worker is at the flood before the reply is queued.
+    if not wait_for(lambda: any(c[0] == "/slow-events" for c in Receiver.calls)):
+        worker.terminate()
+        log = worker.communicate(timeout=10)[0][-4000:]
+        pytest.fail("no webhook delivered; worker log:\n" + log)
+    reply = send_reply(conversation, text="In consegna oggi.")
+
+    def delivered():
+        return Message.objects.get(pk=reply.pk).delivery_status == "delivered"
+
+    assert wait_for(delivered, timeout=10), "the reply waited behind the webhooks"
+    pending = WebhookDelivery.objects.filter(subscription=subscription, status="pending").count()
+    assert pending >= flood // 2, pending

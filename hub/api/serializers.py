@@ -511,9 +511,35 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "secret", "events", "is_active", "description", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = [
+            "id",
+            "url",
+            "secret",
+            "events",
+            "is_active",
+            "description",
+            "created_at",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+        ]
+        read_only_fields = [
+            "id",
+            "created_at",
+            "consecutive_failures",
+            "disabled_at",
+            "disabled_reason",
+        ]
         extra_kwargs = {"secret": {"required": False}}
+
+    def update(self, instance, validated_data):
+        from hub.services import webhooks
+
+        enabling = validated_data.get("is_active") and not instance.is_active
+        instance = super().update(instance, validated_data)
+        if enabling:
+            webhooks.enable(instance)  # a fresh failure count, the disabling reason cleared
+        return instance
 
     def validate_url(self, value: str) -> str:
         if not value.lower().startswith(("http://", "https://")):

@@ -80,30 +80,64 @@ def start(conversation: Conversation, at: datetime, policy: ResolvedPolicy | Non
 
 
 def stop(conversation: Conversation, at: datetime, *, by=None, reason: str = "reply") -> None:
-    """The wait is over (a reply, or the conversation was resolved)."""
+    """The wait is over (a reply, the conversation was resolved, or merged into another wait).
+
+    The outcome is decided here, from the times, whatever the sweep did: breached when the due
+    time had come (``at`` at or after the stored due time of a running clock, which already
+    counts business hours; no time left on a paused one), else met. A clock closed by a merge
+    in time is neither: the person's wait goes on in the clock the merge keeps.
+    """
     if conversation.waiting_since is None:
         return
     record = conversation.sla_record
     if record is not None:
         policy = policy_for(conversation)
+        late = _due_time_came(conversation, record, at)
         record.stopped_at = at
         record.waited = elapsed(record.started_at, at, policy.schedule)
         record.agent = by or conversation.assignee
-        record.save(update_fields=["stopped_at", "waited", "agent"])
+        record.breached = late
+        record.breached_at = (record.breached_at or record.due_at) if late else None
+        if late:
+            record.outcome = SlaRecord.Outcome.BREACHED
+        elif reason == "merged":
+            record.outcome = SlaRecord.Outcome.MERGED
+        else:
+            record.outcome = SlaRecord.Outcome.MET
+        record.save(
+            update_fields=["stopped_at", "waited", "agent", "breached", "breached_at", "outcome"]
+        )
         record_event(
             conversation,
             "sla_stopped",
-            text=f"Answered after {describe(record.waited)}"
-            if reason == "reply"
-            else f"Clock stopped ({reason}) after {describe(record.waited)}",
+            text=_stopped_text(reason, record.waited, late),
             author=by,
             metadata={
                 "reason": reason,
                 "waited_seconds": int(record.waited.total_seconds()),
                 "breached": record.breached,
+                "outcome": record.outcome,
             },
         )
     clear(conversation)
+
+
+def _due_time_came(conversation: Conversation, record: SlaRecord, at: datetime) -> bool:
+    """Whether the wait's due time had come by ``at``. A paused clock holds the time it had
+    left when it paused (none: the due time had passed by then); a running one compares with
+    its stored due time (the sweep breaches at ``now >= due_at``: the same rule)."""
+    if conversation.clock_remaining is not None:
+        return conversation.clock_remaining <= timedelta(0)
+    return conversation.due_at is not None and at >= conversation.due_at
+
+
+def _stopped_text(reason: str, waited: timedelta, late: bool) -> str:
+    text = (
+        f"Answered after {describe(waited)}"
+        if reason == "reply"
+        else f"Clock stopped ({reason}) after {describe(waited)}"
+    )
+    return f"{text}, past the TTL" if late else text
 
 
 # A conversation's running clock: what ``clear`` empties and a merge moves as a whole.

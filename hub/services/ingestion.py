@@ -60,7 +60,11 @@ _locked_by_reply_token = PreparedQuery(
 _stored_message = PreparedQuery(
     lambda endpoint_id, provider_message_id: (
         Message.objects.select_related("conversation")
-        .filter(endpoint_id=endpoint_id, provider_message_id=provider_message_id)
+        .filter(
+            endpoint_id=endpoint_id,
+            provider_message_id=provider_message_id,
+            direction=Message.Direction.INBOUND,
+        )
         .order_by("id")
     ),
     endpoint_id=int,

@@ -4,6 +4,7 @@ the channel adapter, with retries, backoff and the message's idempotency key."""
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -297,23 +298,55 @@ def deliver(message_id: int, *, loaded: Message | None = None) -> Message:
         message.delivery_status = (
             Message.DeliveryStatus.DELIVERED if result.delivered else Message.DeliveryStatus.SENT
         )
-        if result.provider_message_id:
-            message.provider_message_id = result.provider_message_id
         message.delivery_attempts += 1
         message.delivery_error = ""
         message.next_attempt_at = None
-        message.save(
-            update_fields=[
-                "delivery_status",
-                "provider_message_id",
-                "delivery_attempts",
-                "delivery_error",
-                "next_attempt_at",
-                "updated_at",
-            ]
-        )
+        _save_sent(message, storable_remote_id(result.provider_message_id))
         realtime.publish(message.conversation, "message.updated", message_payload(message))
         return message
+
+
+_SENT_FIELDS = ["delivery_status", "delivery_attempts", "delivery_error", "next_attempt_at"]
+
+
+def storable_remote_id(value: object) -> str:
+    """The id a remote gave a sent message, as it can be stored: text without control
+    characters or lone surrogates, at most 255 characters. Remotes promise nothing about it."""
+    if value is None:
+        return ""
+    text = str(value)
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs")
+    ).strip()
+    return text[:255]
+
+
+def _save_sent(message: Message, remote_id: str) -> None:
+    """Record a message the remote accepted. The remote's id is kept where it can be (outbound
+    ids carry no unique constraint: the constraint keeps *inbound* messages idempotent per
+    endpoint); should writing it fail all the same, the message is still marked sent without
+    it: after the remote took the message, nothing it answered may make the hub send it again.
+    """
+    if remote_id and remote_id != message.provider_message_id:
+        previous = message.provider_message_id
+        message.provider_message_id = remote_id
+        try:
+            with transaction.atomic():
+                _write_sent(message, [*_SENT_FIELDS, "provider_message_id"])
+            return
+        except DatabaseError:
+            logger.warning(
+                "message %s: the remote id %r could not be stored; marked sent without it",
+                message.pk,
+                remote_id,
+                exc_info=True,
+            )
+            message.provider_message_id = previous
+    _write_sent(message, _SENT_FIELDS)
+
+
+def _write_sent(message: Message, fields: list[str]) -> None:
+    message.save(update_fields=[*fields, "updated_at"])
 
 
 def backoff_seconds(attempt: int) -> int:

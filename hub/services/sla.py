@@ -349,6 +349,7 @@ def breach_resolution(conversation: Conversation, now: datetime) -> None:
         waited=clock.elapsed(conversation.created_at, now, policy.schedule),
         breached=True,
         breached_at=now,
+        outcome=SlaRecord.Outcome.BREACHED,
     )
     record_event(conversation, "sla_resolution_breached", text="Resolution TTL missed")
     escalate(conversation, policy)

@@ -74,10 +74,26 @@ class WebhookFailed(Exception):
     pass
 
 
-def deliver(delivery_id: int) -> WebhookDelivery:
-    """POST one delivery. Raises ``WebhookFailed`` for a retryable failure."""
-    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+def deliver(delivery_id: int) -> WebhookDelivery | None:
+    """POST one delivery. Raises ``WebhookFailed`` for a retryable failure.
+
+    A delivery whose subscription was deleted is dropped (``None``); one of a disabled
+    subscription is marked skipped, not sent. Each failed attempt counts against the
+    subscription (``record_failure``), each success resets its count.
+    """
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
+    )
+    if delivery is None:
+        # Its subscription is gone (deleted while another process's cache still listed it).
+        WebhookDelivery.objects.filter(pk=delivery_id).delete()
+        return None
     if delivery.status != WebhookDelivery.Status.PENDING:
+        return delivery
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        skip_pending(subscription.pk)
+        delivery.refresh_from_db()
         return delivery
     body = encode_body(delivery.payload)
     headers = {
@@ -85,12 +101,12 @@ def deliver(delivery_id: int) -> WebhookDelivery:
         "User-Agent": "conversation-hub-webhooks/1",
         "X-Hub-Event": delivery.event_type,
         "X-Hub-Delivery": str(delivery.event_id),
-        SIGNATURE_HEADER: sign(delivery.subscription.secret, body),
+        SIGNATURE_HEADER: sign(subscription.secret, body),
     }
     delivery.attempts += 1
     try:
         response = requests.post(
-            delivery.subscription.url,
+            subscription.url,
             data=body,
             headers=headers,
             timeout=settings.HUB["WEBHOOK_TIMEOUT"],
@@ -99,7 +115,7 @@ def deliver(delivery_id: int) -> WebhookDelivery:
     except requests.RequestException as exc:
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         delivery.save(update_fields=["attempts", "last_error"])
-        raise WebhookFailed(delivery.last_error) from exc
+        return _failed(delivery, exc)
     delivery.response_status = response.status_code
     delivery.response_body = response.text[:2000]
     if 200 <= response.status_code < 300:
@@ -107,10 +123,78 @@ def deliver(delivery_id: int) -> WebhookDelivery:
         delivery.delivered_at = timezone.now()
         delivery.last_error = ""
         delivery.save()
+        record_success(subscription.pk)
         return delivery
     delivery.last_error = f"HTTP {response.status_code}"
     delivery.save()
-    raise WebhookFailed(delivery.last_error)
+    return _failed(delivery)
+
+
+def _failed(
+    delivery: WebhookDelivery, cause: Exception | None = None
+) -> WebhookDelivery | None:
+    """After a failed attempt: the delivery is skipped if that failure disabled its
+    subscription, else ``WebhookFailed`` (retried)."""
+    if record_failure(delivery.subscription_id, delivery.last_error):
+        return WebhookDelivery.objects.filter(pk=delivery.pk).first()
+    raise WebhookFailed(delivery.last_error) from cause
+
+
+def record_success(subscription_id: int) -> None:
+    """A delivery went through: the count of failures in a row starts again."""
+    WebhookSubscription.objects.filter(pk=subscription_id, consecutive_failures__gt=0).update(
+        consecutive_failures=0
+    )
+
+
+@transaction.atomic
+def record_failure(subscription_id: int, error: str) -> bool:
+    """Count a failed attempt against the subscription; at the limit it is disabled and its
+    pending deliveries are skipped, so a dead receiver cannot grow an unbounded backlog.
+    Returns whether the subscription is (now) disabled."""
+    subscription = (
+        WebhookSubscription.objects.select_for_update().filter(pk=subscription_id).first()
+    )
+    if subscription is None:
+        return True
+    if not subscription.is_active:
+        skip_pending(subscription_id)
+        return True
+    subscription.consecutive_failures += 1
+    limit = settings.HUB["WEBHOOK_DISABLE_AFTER_FAILURES"]
+    disabled = bool(limit) and subscription.consecutive_failures >= limit
+    if disabled:
+        subscription.is_active = False
+        subscription.disabled_at = timezone.now()
+        subscription.disabled_reason = (
+            f"{subscription.consecutive_failures} delivery attempts failed in a row; "
+            f"the last: {error}"
+        )[:500]
+    subscription.save(
+        update_fields=["consecutive_failures", "is_active", "disabled_at", "disabled_reason"]
+    )
+    if disabled:
+        skip_pending(subscription_id)
+    return disabled
+
+
+def skip_pending(subscription_id: int) -> int:
+    """Mark the pending deliveries of a disabled subscription as not sent (no retries)."""
+    return WebhookDelivery.objects.filter(
+        subscription_id=subscription_id, status=WebhookDelivery.Status.PENDING
+    ).update(status=WebhookDelivery.Status.SKIPPED, last_error="subscription disabled")
+
+
+def enable(subscription: WebhookSubscription) -> None:
+    """Turn a (disabled) subscription on again, with a fresh count. Its skipped deliveries
+    stay skipped; the delivery log can send them again."""
+    subscription.is_active = True
+    subscription.consecutive_failures = 0
+    subscription.disabled_at = None
+    subscription.disabled_reason = ""
+    subscription.save(
+        update_fields=["is_active", "consecutive_failures", "disabled_at", "disabled_reason"]
+    )
 
 
 def give_up(delivery_id: int) -> None:
