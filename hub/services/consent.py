@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.template import Context, Template
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from crm.models import Identity
 from hub.adapters import OutboundRefused
@@ -213,14 +214,16 @@ def decide(conversation: Conversation, identity_id: int, decision: str, *, by=No
     ``confirm`` opts the address out (or in) with the confirmation message, ``dismiss`` lifts
     the hold on automatic messages. Returns the decision's timeline event."""
     if decision not in {CONFIRM, DISMISS}:
-        raise ServiceError("Decide with confirm or dismiss.", field="decision")
+        raise ServiceError(gettext("Choose to confirm or dismiss."), field="decision")
     identity = conversation.contact.identities.filter(pk=identity_id).first()
     if identity is None:
-        raise ServiceError("No such address for this contact.", field="identity")
+        raise ServiceError(gettext("No such address for this contact."), field="identity")
     pending = list(open_suggestions(conversation, identity.pk).select_for_update())
     if not pending:
         raise ServiceError(
-            "There is no opt-out suggestion to decide on.", field="identity", code="no_suggestion"
+            gettext("There is no opt-out suggestion to decide on."),
+            field="identity",
+            code="no_suggestion",
         )
     latest = pending[0]
     intent = latest.metadata.get("intent", OPT_OUT)
