@@ -62,7 +62,7 @@ NOTHING = Decision(NONE, True, 0.0, "")
 # --- keywords -------------------------------------------------------------------------------
 
 OUT_KEYWORDS = {
-    "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out",
+    "remove me", "take me off", "unsubscribe me", "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out",
     "arresta", "basta", "cancella", "cancellami", "disiscrivi", "disiscrivimi", "disiscrivere",
     "annulla", "rimuovimi", "toglimi",
 }  # fmt: skip
@@ -84,8 +84,17 @@ KEYWORD_OBJECTS = {
     "whatsapp", "alerts", "avvisi",
 }  # fmt: skip
 # Ambiguous alone: they answer the previous message.
-BARE_OUT = {"enough", "stop it", "smettetela", "smettila", "basta cosi", "enough already"}
-BARE_IN = {"si", "ok", "va bene", "sure"}
+BARE_OUT = {
+    "enough",
+    "smettete",
+    "quit it",
+    "stop it",
+    "smettetela",
+    "smettila",
+    "basta cosi",
+    "enough already",
+}
+BARE_IN = {"si", "sure"}
 
 
 def _damerau(a: str, b: str) -> int:
@@ -134,7 +143,7 @@ def keyword_decision(text: str) -> Decision | None:
     joined = " ".join(tokens)
     if not tokens or len(tokens) > 6:
         return None
-    for phrase in ("stop all", "opt out", "opt in"):
+    for phrase in ("stop all", "opt out", "opt in", "remove me", "take me off", "unsubscribe me"):
         joined = joined.replace(phrase, phrase.replace(" ", "_"))
     content = [t.replace("_", " ") for t in joined.split() if t not in POLITE]
     intents = {_keyword_intent(t) for t in content if t not in KEYWORD_OBJECTS}
@@ -173,7 +182,7 @@ def _leading_keyword(text: str) -> Decision | None:
         return None
     rest = match.group(2)
     if re.search(
-        r"\b(?:signed up|subscribed|asked for|consent|iscritt\w|chiesto|ricever\w*|"
+        r"\b(?:signed up|subscribed|asked|consent|detto|told|iscritt\w|chiesto|ricever\w*|"
         r"ricevo|number|numero|spam|messages|messaggi|texts|sms)\b",
         rest,
     ):
@@ -181,12 +190,28 @@ def _leading_keyword(text: str) -> Decision | None:
     return Decision(OPT_OUT, False, UNSURE, "keyword_then_other")
 
 
+# A longer message is a conversation an agent reads: only its start is looked at, and a match
+# there is only a suggestion (this also bounds the time the patterns take).
+MAX_CHARS = 1000
+
+
 def classify(text: str) -> Decision:
     """The message's consent intent, with how sure and by which rule."""
+    text = text or ""
+    if len(text) > MAX_CHARS:
+        found = _classify(text[:MAX_CHARS])
+        if found.intent == NONE:
+            return found
+        return Decision(found.intent, False, UNSURE, f"{found.rule}+long")
+    return _classify(text)
+
+
+def _classify(text: str) -> Decision:
     normal = normalise(text)
     if not normal:
         return NOTHING
     flat = re.sub(r"\s*[?!.,;:]\s*", " ", normal).strip()
+    flat = " ".join(w for w in flat.split() if w not in POLITE or w in {"ok", "me", "mi"}) or flat
     if flat in BARE_OUT:
         return Decision(OPT_OUT, False, UNSURE, "bare_word")
     if flat in BARE_IN:

@@ -30,7 +30,7 @@ EN_LIST = (
 IT_SEND = (
     r"(?:mandar(?:mi|e|ci)|inviar(?:mi|e|ci)|scriver(?:mi|e|ci)|contattar(?:mi|e|ci)|"
     r"messaggiar(?:mi|e)|spammar(?:mi|e)|mandate(?:mi)?|inviate(?:mi)?|scrivete(?:mi)?|"
-    r"mandi|invii|scrivi)"
+    r"mandi|invii|scrivi|contattate(?:mi)?|disturbate(?:mi)?|cercate(?:mi)?)"
 )
 IT_REMOVE = (
     r"(?:toglie(?:te)?(?:mi)?|togli(?:mi)?|toglier(?:e|mi)|rimuove(?:te)?(?:mi)?|rimuov(?:i|imi)|"
@@ -65,6 +65,9 @@ OUT_SURE = [
                        rf"(?:any\s+more\s+)?{EN_MSG}"),
     ("en_do_not_want_2", r"\b(?:do not|no longer)\s+(?:want|wish)\s+to\s+(?:be\s+)?"
                          r"(?:contacted|texted|messaged|receive|get)\b"),
+    ("en_rather_not", rf"\b(?:rather not|prefer not to|would prefer not to)\s+(?:get|receive|be sent)\s+{EN_MSG}"),
+    ("en_done_with", rf"\b(?:i am|im) done with\s+{EN_MSG}"),
+    ("en_said_stop", r"\b(?:i said|i told you|told you to|i asked you to|for the last time|again i say|ho detto|ripeto|vi ho detto)\s+(?:to\s+)?stop\b"),
     ("en_no_consent", r"\b(?:no longer consent|withdraw (?:my )?consent|revoke (?:my )?consent|"
                       r"do not consent)\b"),
     ("it_basta", rf"\bbasta\s+(?:cosi\s+)?(?:con\s+)?{IT_MSG}\b"),
@@ -90,6 +93,7 @@ OUT_SURE = [
     ("it_disiscrivi", r"\b(?:disiscriv\w*|desiscriv\w*|disinscriv\w*|"
                       r"annulla(?:re|te)?\s+(?:la\s+)?(?:mia\s+)?l?'?\s*iscrizione)"),
     ("it_revoco", r"\b(?:revoco|ritiro|nego)\s+(?:il\s+)?(?:mio\s+)?consenso\b"),
+    ("it_non_voglio_contattato", r"\bnon\s+(?:voglio|desidero|vorrei)\s+(?:piu\s+)?essere\s+(?:piu\s+)?(?:contattat\w|disturbat\w|ricontattat\w)"),
     ("it_non_contattare", r"\bnon\s+(?:essere|venire)\s+(?:piu\s+)?(?:contattat\w|disturbat\w)"),
     ("it_essere_rimosso", r"\bessere\s+(?:rimoss\w|cancellat\w|tolt\w|eliminat\w)\s+(?:da|dai|dalla|"
                           r"dalle|dal)\b"),
@@ -151,7 +155,7 @@ OUT_UNSURE = [
     ("en_how_block", rf"\b(?:block|stop|mute|unsubscribe)\b.*\b{EN_MSG}"),
     ("en_leave_alone", r"\bleave me alone\b"),
     ("en_cancel_subscription", r"\bcancel\s+(?:my\s+)?subscription\b"),
-    ("en_not_interested", rf"\bnot interested in\s+(?:your\s+)?{EN_MSG}"),
+    ("en_not_interested", r"\bnot interested\b"),
     ("en_not_my_number", r"\b(?:is not|isnt|no longer) my number|\bwrong number\b"),
     ("en_fewer", rf"\b(?:fewer|less|too many)\s+{EN_MSG}"),
     ("it_come_bloccare", rf"\b(?:bloccare|non ricevere|smettere di ricevere|disattivare)\b.*{IT_MSG}"),

@@ -103,3 +103,14 @@ def test_the_evaluator_on_a_tiny_labelled_set(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "false opt-outs:\n  'stop texting me'" in printed
     assert "recall >= 0.9 MISSED" in printed
+
+
+def test_a_long_message_is_at_most_a_suggestion_and_quick():
+    import time
+
+    long = "Hello, about my order 4411: " + "the parcel is late again. " * 60 + "stop texting me"
+    assert not classify("please stop texting me. " + long).sure
+    started = time.perf_counter()
+    for text in ("stop " * 1000, "non " * 1500, "basta di " * 600):
+        classify(text)
+    assert time.perf_counter() - started < 1.0
