@@ -62,7 +62,8 @@ NOTHING = Decision(NONE, True, 0.0, "")
 # --- keywords -------------------------------------------------------------------------------
 
 OUT_KEYWORDS = {
-    "remove me", "take me off", "unsubscribe me", "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out",
+    "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "opt out",
+    "remove me", "take me off", "unsubscribe me",
     "arresta", "basta", "cancella", "cancellami", "disiscrivi", "disiscrivimi", "disiscrivere",
     "annulla", "rimuovimi", "toglimi",
 }  # fmt: skip
