@@ -265,3 +265,18 @@ def test_an_unsure_opt_in_from_an_opted_out_person_is_suggested(client, sms, age
     url = f"/api/v1/conversations/{suggestion.conversation_id}/opt-out/"
     assert api.post(url, {"identity": phone().pk, "decision": "confirm"}).status_code == 200
     assert phone().opted_out_at is None
+
+
+def test_an_italian_agent_sees_the_suggestion_in_italian(agent, unsure):
+    from inbox.models import AgentProfile
+
+    AgentProfile.objects.create(user=agent, language="it", time_zone="Europe/Rome")
+    client = Client()
+    client.force_login(agent)
+    html = client.get(reverse("inbox:conversation", args=[unsure.conversation.pk])).content
+    html = html.decode()
+    assert "Sembra una richiesta di disiscrizione: confermi?" in html
+    assert "Conferma disiscrizione" in html and "Ignora" in html
+    wrong = client.post(reverse("inbox:opt-out", args=[unsure.conversation.pk]),
+                        {"identity": phone().pk, "decision": "maybe"}, **htmx())
+    assert wrong.status_code == 422 and "Scegli se confermare o ignorare." in wrong.content.decode()
