@@ -33,7 +33,6 @@ from consent.patterns import (
     PARTIAL,
     QUESTION_HOW,
     RETRACT,
-    THIS_CHANNEL,
 )
 
 OPT_OUT = "opt_out"
@@ -183,7 +182,7 @@ def _leading_keyword(text: str) -> Decision | None:
         return None
     rest = match.group(2)
     if re.search(
-        r"\b(?:signed up|subscribed|asked|consent|detto|told|iscritt\w|chiesto|ricever\w*|"
+        r"\b(?:signed up|subscribed|asked|consen\w*|detto|told|iscritt\w|chiesto|ricever\w*|"
         r"ricevo|number|numero|spam|messages|messaggi|texts|sms)\b",
         rest,
     ):
@@ -251,8 +250,8 @@ def _classify(text: str) -> Decision:
 
 def _doubt(normal: str) -> str | None:
     """Why a matching message is still not sure enough to act on without an agent."""
-    if OTHER_CHANNEL.search(normal) and not THIS_CHANNEL.search(normal):
-        return "other_channel"
+    if OTHER_CHANNEL.search(normal):
+        return "other_channel"  # even with "texts" named: "newsletter yes, texts are fine"
     if RETRACT.search(normal):
         return "retracted"
     if QUESTION_HOW.search(normal):

@@ -25,7 +25,7 @@ _WORDS = {
     "cn": "con",
     "mex": "messaggi",
     "mess": "messaggi",
-    "msg": "messaggi",
+    "msg": "msg",  # English or Italian: both tables know it
     "msgs": "messages",
     "mesaggi": "messaggi",
     "messagi": "messaggi",

@@ -17,14 +17,15 @@ IT_MSG = (
     r"(?:(?:i|gli|le|questi|queste|vostri|vostre|tutti|tutte|altri|altre|dei|delle|degli|"
     r"ulteriori|nessun|nessuna|alcun|alcuna|sms|whatsapp|promo|vostra)\s+)*"
     r"(?:sms|messaggi|messaggio|notifiche|notifica|avvisi|avviso|promo|promozioni|"
-    r"promozionali|offerte|pubblicita|comunicazioni|aggiornamenti|whatsapp|spam|"
+    r"promozionali|offerte|pubblicita|comunicazioni|aggiornamenti|whatsapp|spam|msg|"
     r"mess(?:aggini)?)"
 )
 EN_ME = r"(?:me|this number|my number|us|my phone|this phone)"
-EN_SEND = r"(?:send(?:ing)?|text(?:ing)?|messag(?:e|ing)|contact(?:ing)?|spam(?:ming)?|writ(?:e|ing) to)"
+EN_SEND = r"(?:send(?:ing)?|text(?:ing)?|messag(?:e|ing)|msg(?:ing)?|contact(?:ing)?|spam(?:ming)?|writ(?:e|ing) to)"
 EN_STOP = r"(?:stop|quit|cease|cut out|knock it off with)"
 EN_LIST = (
-    r"(?:(?:your|the|all|of|all your|any)\s+)*(?:lists?|database|contacts?|broadcast(?: list)?|"
+    r"(?:(?:your|the|all|of|all your|any|whatsapp|sms|text|texting|marketing|promo|promotional|"
+    r"contact|message|messaging)\s+)*(?:lists?|database|contacts?|broadcast(?: list)?|"
     r"system|records?|mailing|communications?|numbers)"
 )
 IT_SEND = (
@@ -53,6 +54,7 @@ OUT_SURE = [
     ("en_do_not_send_more", r"\bdo not send\s+(?:me\s+)?(?:any\s+)?more\b"),
     ("en_could_you_not", rf"\b(?:could|can|would) you\s+(?:please\s+)?(?:not|stop)\s+"
                          rf"{EN_SEND}\s+(?:me\s+)?{EN_MSG}"),
+    ("en_stop_receiving", rf"\b(?:want|would like|wish|need|like) to stop\s+(?:receiving|getting)\s+{EN_MSG}"),
     ("en_no_more", rf"\b(?:no more|no further|none of (?:your|these|the))\s+{EN_MSG}\b"),
     ("en_enough", rf"\benough\s+(?:with\s+)?(?:the\s+|your\s+|these\s+|of\s+)*{EN_MSG}\b"),
     ("en_enough_2", rf"\b(?:that is|thats|it is) enough\s+{EN_MSG}\b"),
@@ -82,7 +84,8 @@ OUT_SURE = [
                       rf"(?:{IT_MSG}|niente|nulla|alcun\w*|vostre|vostri|questi|queste)"),
     ("it_non_mandate", rf"\b(?:non|di non|potete non|puoi non)\s+(?:mi\s+)?{IT_SEND}\s+"
                        rf"(?:piu\s+)?(?:{IT_MSG}|niente|nulla|alcun\w*|a questo numero)"),
-    ("it_non_mandate_piu", rf"\bnon\s+(?:mi\s+)?{IT_SEND}\s+piu\s*(?:$|[.!,]|per favore|grazie)"),
+    ("it_non_mandate_piu", rf"\bnon\s+(?:mi\s+)?{IT_SEND}\s+piu\s*(?:$|[.!,]|per favore|grazie|"
+                           rf"su whatsapp|via sms|per sms|via whatsapp|qui\b|su questo numero|a questo numero)"),
     ("it_niente_piu", rf"\b(?:niente piu|basta|stop|no|nessun\w* altr\w*|zero)\s+{IT_MSG}\b"),
     ("it_remove_me", rf"\b{IT_REMOVE}\s+(?:il\s+)?(?:mio\s+)?(?:numero|contatto|recapito)?\s*"
                      rf"(?:di telefono\s+)?(?:da|dai|dalla|dalle|dal)\s+(?:{IT_LIST}|{IT_MSG})"),
@@ -114,11 +117,14 @@ IN_SURE = [
     ("en_by_mistake", r"\b(?:stop|unsubscribe)\b.*\b(?:by mistake|by accident|accidentally|"
                       r"in error|did not mean)"),
     ("en_consent", r"\bi (?:consent|agree|opt in) to (?:receive|receiving|get|getting)\b"),
+    ("en_send_on_channel", rf"\bsend\s+me\s+(?:the\s+|your\s+)?{EN_MSG}\s+(?:on|by|via|over)\s+(?:whatsapp|sms|text)\b"),
+    ("en_sign_up_for", rf"\b(?:sign me up|subscribe me|add me)\s+(?:for|to)\s+(?:the\s+|your\s+)?{EN_MSG}"),
     ("en_want_receive", rf"\b(?:want|would like|wish)\s+to\s+(?:receive|get)\s+{EN_MSG}\s+"
                         rf"(?:by|via|on|over)\s+(?:sms|text|whatsapp)"),
     ("en_send_here", rf"\bsend\s+(?:me\s+)?{EN_MSG}\s+here\b"),
     ("it_rimettetemi", rf"\b(?:rimett\w*(?:mi|ci)|rimetti(?:mi)?)\s+(?:{IT_MSG}|nella\s+\w+|in\s+lista)"),
     ("it_riattivate", rf"\b(?:riattiv\w*|riaccend\w*|ripristin\w*|sblocca\w*)\s+(?:mi\s+)?{IT_MSG}"),
+    ("it_iscrivetemi", rf"\b(?:iscrivetemi|iscrivimi|iscrivermi|aggiungetemi|inseritemi)\s+(?:a|agli|alle|ai|al|alla)\s+{IT_MSG}"),
     ("it_reiscrivi", r"\b(?:reiscriv\w*|riiscriv\w*|riaggiung\w*|reinserit\w*|reinseri\w*mi|"
                      r"iscrivetemi di nuovo)"),
     ("it_di_nuovo", rf"\b(?:ricevere|avere|mandarmi|inviarmi|mandatemi|inviatemi|rimandatemi)\s+(?:di nuovo|nuovamente|ancora)\s+"
@@ -137,7 +143,6 @@ OTHER_CHANNEL = re.compile(
     r"\b(?:e-?mail|email|mail|newsletter|mailing|posta|calls?|calling|call me|phone calls?|"
     r"telefonat\w*|chiamat\w*|chiamarmi|chiamate|app notifications?|notifiche dell'?app)\b"
 )
-THIS_CHANNEL = re.compile(r"\b(?:sms|whatsapp|texts?|texting|text me|here|qui|questo numero)\b")
 QUESTION_HOW = re.compile(
     r"^(?:\w+\s+){0,3}(?:how (?:do|can|could) (?:i|we|you)|is there a way|what do i|"
     r"come (?:faccio|si fa|posso|fare)|c'?e un modo|cosa devo)\b"
@@ -156,15 +161,18 @@ OUT_UNSURE = [
     ("en_leave_alone", r"\bleave me alone\b"),
     ("en_cancel_subscription", r"\bcancel\s+(?:my\s+)?subscription\b"),
     ("en_not_interested", r"\bnot interested\b"),
-    ("en_not_my_number", r"\b(?:is not|isnt|no longer) my number|\bwrong number\b"),
+    ("en_not_my_number", r"\b(?:is not|isnt|no longer) my number|\bwrong number\b|\bchanged (?:my number|hands)\b|\bnew owner\b"),
     ("en_fewer", rf"\b(?:fewer|less|too many)\s+{EN_MSG}"),
     ("it_come_bloccare", rf"\b(?:bloccare|non ricevere|smettere di ricevere|disattivare)\b.*{IT_MSG}"),
     ("it_non_interessano", rf"\bnon mi interessa\w*\s+(?:le\s+)?(?:vostre\s+)?{IT_MSG}"),
-    ("it_non_mio", r"\bnumero non e piu (?:il )?mio\b|\bnon e piu il mio numero\b|\bnumero sbagliato\b"),
+    ("it_non_mio", r"\bnumero non e piu (?:il )?mio\b|\bnon e piu il mio numero\b|\bnumero sbagliato\b|"
+                   r"\bnumero e cambiato\b|\bho cambiato (?:numero|cellulare)(?:\s+di telefono)?\s*(?:$|[.,!]|e\b|il nuovo)|\bcambiato (?:di )?proprietario\b"),
+    ("it_non_interessa", r"^(?:(?:ok|no|grazie|ma|ciao)\s+){0,2}(?:non mi interessa\w*|non sono interessat\w)\s*(?:[.!,]|grazie|$)"),
     ("it_troppi", rf"\b(?:troppi|troppe|meno)\s+{IT_MSG}"),
 ]  # fmt: skip
 IN_UNSURE = [
-    ("en_not_getting", rf"\bwhy\b.*\b(?:not getting|stopped getting|no longer get)\b.*{EN_MSG}"),
+    ("en_not_getting", rf"\b(?:why|how come)\b.*\b(?:not getting|stopped getting|no longer get|do not get|"
+                       rf"not receiving|do not receive|no longer receive)\b.*{EN_MSG}"),
     ("it_non_arrivano", r"\bperche\b.*\bnon mi arriva\w*\s+piu\b"),
 ]  # fmt: skip
 

@@ -21,6 +21,8 @@ from consent.intent import NONE, OPT_IN, OPT_OUT, classify
         "nn voglio + ricevere msg pls",
         "Pleeease stop sending me messages!!!",
         "basta con questi messaggi grazie",
+        "please dont msg me again",
+        "Per cortesia non scrivetemi più su WhatsApp",
     ],
 )
 def test_sure_opt_out(text):
@@ -64,6 +66,8 @@ def test_merely_containing_a_word_is_not_an_opt_out(text):
         "take me off the email mailing list",
         "no more promos but keep the delivery updates",
         "come faccio a non ricevere più i vostri sms?",
+        # Another channel named, even next to "texts": never a sure opt-out of this one.
+        "can I unsubscribe from the email newsletter? texts are fine",
     ],
 )
 def test_partial_matches_are_unsure(text):
