@@ -23,7 +23,7 @@ from channels_sms.media import (
     media_filenames,
 )
 from channels_sms.parsing import channel_of, message_sid, parse_inbound, strip_channel_prefix
-from consent.intent import Decision, classify, is_plain_keyword
+from consent.intent import NONE, Decision, classify, is_plain_keyword
 from crm.identities import InvalidIdentity, normalise, normalise_phone
 from crm.models import Identity
 from crm.services import (
@@ -219,7 +219,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
             raise InvalidWebhook(exc.message, code=exc.code, field=exc.field) from exc
         if action is not None and outcome.created:
             apply_opt_keyword(outcome.message, *action)
-        elif decision is not None and decision.intent != "none" and outcome.created:
+        elif decision is not None and decision.intent != NONE and outcome.created:
             apply_opt_decision(outcome.message, decision)
         if parsed.media:
             # Queued again on a provider retry too: the task skips what is already stored.

@@ -280,3 +280,10 @@ def test_an_italian_agent_sees_the_suggestion_in_italian(agent, unsure):
     wrong = client.post(reverse("inbox:opt-out", args=[unsure.conversation.pk]),
                         {"identity": phone().pk, "decision": "maybe"}, **htmx())
     assert wrong.status_code == 422 and "Scegli se confermare o ignorare." in wrong.content.decode()
+
+
+def test_a_clear_request_after_a_suggestion_settles_it(client, unsure):
+    sms_from_person(client, "STOP", 3)
+    identity = phone()
+    assert identity.opted_out_at is not None and identity.opt_out_pending_at is None
+    assert events("opt_out_suggested").get().metadata["state"] == "superseded"

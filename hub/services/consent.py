@@ -113,6 +113,7 @@ def opt_out(
     identity.opted_out_at = timezone.now()
     identity.opt_out_pending_at = None
     identity.save(update_fields=["opted_out_at", "opt_out_pending_at"])
+    _close_suggestions(conversation, identity)
     channel = _channel_label(message.channel if message else conversation.channel)
     record_event(
         conversation,
@@ -149,6 +150,7 @@ def opt_in(
     identity.opted_out_at = None
     identity.opt_out_pending_at = None
     identity.save(update_fields=["opted_out_at", "opt_out_pending_at"])
+    _close_suggestions(conversation, identity)
     sent = _send_confirmation(conversation, identity, OPT_IN) if confirm else {}
     channel = _channel_label(message.channel if message else conversation.channel)
     record_event(
@@ -206,6 +208,15 @@ def open_suggestions(conversation: Conversation, identity_id: int | None = None)
     if identity_id is not None:
         events = events.filter(metadata__identity_id=identity_id)
     return events
+
+
+def _close_suggestions(conversation: Conversation, identity: Identity) -> None:
+    """The person settled it themselves (STOP, START, a clear request): open suggestions about
+    them are superseded (an agent's ``decide`` then records its own state over this)."""
+    for event in open_suggestions(conversation, identity.pk):
+        event.metadata = {**event.metadata, "state": "superseded"}
+        event.save(update_fields=["metadata", "updated_at"])
+        realtime.publish(conversation, "message.updated", message_payload(event))
 
 
 @transaction.atomic
