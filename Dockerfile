@@ -18,6 +18,7 @@ COPY channels_email ./channels_email
 COPY channels_sms ./channels_sms
 COPY channels_chat ./channels_chat
 COPY inbox ./inbox
+COPY consent ./consent
 COPY locale ./locale
 COPY templates ./templates
 COPY manage.py Procfile ./

@@ -58,3 +58,9 @@ bench: install-dev
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Opt-out/opt-in classifier (issue 17) on the held-out labelled set; `make eval` (understanding)
+# may call this target too.
+.PHONY: eval-optout
+eval-optout: install-dev
+	$(BIN)/python -m consent.evaluate $(EVAL_OPTOUT_ARGS)

@@ -134,6 +134,7 @@ def email_unseen_replies(conversation_id: int) -> str:
             text=_email_text(conversation, due),
             metadata={"chat": {"continuity_of": [m.pk for m in due]}},
             counts_as_response=False,
+            automatic=True,
         )
     except (ServiceError, OutboundRefused) as exc:
         reason = getattr(exc, "message", None) or getattr(exc, "reason", str(exc))

@@ -23,6 +23,7 @@ from channels_sms.media import (
     media_filenames,
 )
 from channels_sms.parsing import channel_of, message_sid, parse_inbound, strip_channel_prefix
+from consent.intent import NONE, Decision, classify, is_plain_keyword
 from crm.identities import InvalidIdentity, normalise, normalise_phone
 from crm.models import Identity
 from crm.services import (
@@ -38,6 +39,7 @@ from hub.inbound import InboundMessage
 from hub.models import Channel, Endpoint, Message
 from hub.payloads import message_payload
 from hub.services import IngestOutcome, ingest_with_outcome, realtime, update_delivery_status
+from hub.services import consent as consent_service
 from hub.services.errors import ServiceError
 from hub.services.ingestion import store_attachment
 from hub.services.timeline import record_event
@@ -188,6 +190,7 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
         return None
     kind = Identity.Kind.WHATSAPP if endpoint.channel == Channel.WHATSAPP else Identity.Kind.PHONE
     action = keyword_action(parsed.text)
+    decision = classify(parsed.text) if action is None else None
     inbound = InboundMessage(
         endpoint=endpoint,
         sender_kind=kind,
@@ -198,7 +201,8 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
         references=parsed.references,
         pending_attachments=len(parsed.media),
         metadata=parsed.metadata,
-        awaits_reply=action is None,  # STOP / START ask nothing of an agent
+        # STOP / START and clear requests ask nothing of an agent; an unsure one does.
+        awaits_reply=action is None and not (decision and decision.acts),
     )
     with atomic_with_files():
         try:
@@ -215,6 +219,8 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
             raise InvalidWebhook(exc.message, code=exc.code, field=exc.field) from exc
         if action is not None and outcome.created:
             apply_opt_keyword(outcome.message, *action)
+        elif decision is not None and decision.intent != NONE and outcome.created:
+            apply_opt_decision(outcome.message, decision)
         if parsed.media:
             # Queued again on a provider retry too: the task skips what is already stored.
             message_id = outcome.message.pk
@@ -228,41 +234,52 @@ def receive_inbound(endpoint: Endpoint, params: Mapping[str, Any]) -> IngestOutc
     return outcome
 
 
+def _confirms(message: Message, text: str) -> bool:
+    """Whether the hub sends the confirmation: not for Twilio's own keywords on SMS, which
+    Twilio's opt-out handling answers (and after which it blocks our messages)."""
+    return not (message.channel == Channel.SMS and is_plain_keyword(text))
+
+
 def apply_opt_keyword(message: Message, action: str, keyword: str) -> bool:
     """Opt the sender's identity out of (or back into) this channel; returns whether it changed.
 
     The identity is per channel (a phone number for SMS, a WhatsApp number), so STOP by SMS does
-    not silence WhatsApp. The change is an event on the conversation's timeline."""
-    identity = Identity.objects.select_for_update().get(pk=message.sender_identity_id)
-    channel = message.get_channel_display()
-    if action == OPT_OUT:
-        if identity.opted_out_at is not None:
-            return False
-        identity.opted_out_at = timezone.now()
-        event = "opted_out"
-        text = (
-            f"{identity.value} opted out of {channel} messages (“{keyword}”): replies on "
-            f"{channel} are refused until they send START."
-        )
-    else:
-        if identity.opted_out_at is None:
-            return False
-        identity.opted_out_at = None
-        event = "opted_in"
-        text = f"{identity.value} opted back in to {channel} messages (“{keyword}”)."
-    identity.save(update_fields=["opted_out_at"])
-    record_event(
+    not silence WhatsApp. The change is an event on the conversation's timeline, and the person
+    gets a confirmation in their language (``hub.services.consent``)."""
+    identity = Identity.objects.get(pk=message.sender_identity_id)
+    change = consent_service.opt_out if action == OPT_OUT else consent_service.opt_in
+    return change(
         message.conversation,
-        event,
-        text=text,
-        metadata={
-            "identity_id": identity.pk,
-            "keyword": keyword,
-            "channel": message.channel,
-            "message_id": message.pk,
-        },
+        identity,
+        trigger=keyword,
+        message=message,
+        confirm=_confirms(message, message.text),
+        metadata={"keyword": keyword},
     )
-    return True
+
+
+def apply_opt_decision(message: Message, decision: Decision) -> bool:
+    """A natural-language request ("please quit texting me"): a sure one takes effect as a
+    keyword does; an unsure one becomes a suggestion for an agent and holds the number out of
+    automatic messages until decided. Returns whether consent changed."""
+    identity = Identity.objects.get(pk=message.sender_identity_id)
+    if not decision.sure:
+        consent_service.suggest(
+            message,
+            identity,
+            intent=decision.intent,
+            rule=decision.rule,
+            confidence=decision.confidence,
+        )
+        return False
+    change = consent_service.opt_out if decision.intent == OPT_OUT else consent_service.opt_in
+    return change(
+        message.conversation,
+        identity,
+        trigger=message.text[:80],
+        message=message,
+        metadata={"rule": decision.rule, "confidence": decision.confidence},
+    )
 
 
 # --- Inbound media ----------------------------------------------------------------------------

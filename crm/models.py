@@ -62,6 +62,9 @@ class Identity(PreparedSave, models.Model):
     is_verified = models.BooleanField(_("verified"), default=False)
     # The person asked not to be messaged on this address (e.g. SMS STOP); sends are refused.
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    # The person may have asked to opt out ("how do I stop your texts?"): an agent decides; until
+    # then nothing is sent to this address automatically (agents' own replies still go).
+    opt_out_pending_at = models.DateTimeField(_("opt-out to confirm since"), null=True, blank=True)
     # Messages to this address cannot be delivered (e.g. an email hard bounce).
     undeliverable_at = models.DateTimeField(_("undeliverable since"), null=True, blank=True)
     undeliverable_reason = models.CharField(_("undeliverable reason"), max_length=500, blank=True)

@@ -118,3 +118,8 @@ class ProfileForm(forms.ModelForm):
             ("", _("Browser language")),
             *settings.LANGUAGES,
         ]
+
+
+class OptOutDecisionForm(forms.Form):
+    identity = forms.IntegerField()
+    decision = forms.ChoiceField(choices=[("confirm", "confirm"), ("dismiss", "dismiss")])

@@ -106,6 +106,14 @@ def event_text(item: Message, users: dict[int, object]) -> str:
             "target": channel_label(meta["to"]),
             "address": meta.get("address", ""),
         }
+    elif kind == "opt_out_suggested":
+        if meta.get("intent") == "opt_in":
+            return _("Looks like an opt-in: confirm?")
+        return _("Looks like an opt-out: confirm?")
+    elif kind == "opt_out_confirmed":
+        return _("Suggested opt-out confirmed")
+    elif kind == "opt_out_dismissed":
+        return _("Suggested opt-out dismissed")
     elif kind == "sla_started" and meta.get("due_at"):
         return _("Reply due by %(time)s") % {"time": moment_text(meta["due_at"])}
     elif kind == "sla_warning" and meta.get("due_at"):
@@ -177,6 +185,7 @@ EVENT_LEVELS = {
     "escalated": "error",
     "handoff_failed": "error",
     "handoff": "info",
+    "opt_out_suggested": "warning",
 }
 
 

@@ -426,3 +426,10 @@ def channel_options(conversation: Conversation) -> list[dict]:
                 }
             )
     return options
+
+
+def opt_out_pending(conversation) -> list:
+    """The contact's addresses awaiting an agent's opt-out decision (shown in the header)."""
+    return list(
+        conversation.contact.identities.filter(opt_out_pending_at__isnull=False).order_by("pk")
+    )

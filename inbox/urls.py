@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox import views
+from inbox import consent_views, views
 
 app_name = "inbox"
 
@@ -23,4 +23,5 @@ urlpatterns = [
     path("c/<int:pk>/handoff/", views.handoff, name="handoff"),
     path("c/<int:pk>/merge/", views.merge, name="merge"),
     path("c/<int:pk>/request-email/", views.request_email, name="request-email"),
+    path("c/<int:pk>/opt-out/", consent_views.opt_out_decision, name="opt-out"),
 ]

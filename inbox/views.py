@@ -204,6 +204,7 @@ def _header_context(request, conversation: Conversation) -> dict:
         "can_request_email": hooks.can_request_email(conversation),
         "snooze_presets": SnoozeForm().fields["preset"].choices,
         "countdown": presenters.countdown_seconds(conversation.due_at),
+        "opt_out_pending": inbox_selectors.opt_out_pending(conversation),
     }
 
 

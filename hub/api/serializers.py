@@ -551,6 +551,11 @@ class HandoffSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
 
 
+class OptOutDecisionSerializer(serializers.Serializer):
+    identity = serializers.IntegerField(help_text="The contact's identity the suggestion is about.")
+    decision = serializers.ChoiceField(choices=["confirm", "dismiss"])
+
+
 class TtlPolicySerializer(serializers.ModelSerializer):
     handoff_channels = serializers.ListField(
         child=serializers.ChoiceField(choices=Channel.choices), required=False, default=list

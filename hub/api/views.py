@@ -36,6 +36,7 @@ from hub.models import (
     WebhookSubscription,
 )
 from hub.reports import sla_report
+from hub.services import consent as consent_service
 from hub.services import handoff as handoff_service
 from hub.services.errors import ServiceError
 
@@ -243,6 +244,22 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         conversation = handoff_service.handoff(
             self.get_object(), channel=body.validated_data["channel"], by=request.user
+        )
+        return self._conversation_response(conversation)
+
+    @extend_schema(request=s.OptOutDecisionSerializer, responses=s.ConversationSerializer)
+    @action(detail=True, methods=["post"], url_path="opt-out")
+    def opt_out(self, request, pk=None):
+        """Decide on an opt-out (or opt-in) suggestion: ``confirm`` opts the address out (in)
+        and sends the confirmation, ``dismiss`` lifts its hold on automatic messages."""
+        conversation = self.get_object()
+        body = s.OptOutDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        consent_service.decide(
+            conversation,
+            body.validated_data["identity"],
+            body.validated_data["decision"],
+            by=request.user,
         )
         return self._conversation_response(conversation)
 

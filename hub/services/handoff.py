@@ -20,19 +20,24 @@ def target_endpoint(conversation: Conversation, channel: str) -> Endpoint | None
     return candidates.filter(team_id=conversation.team_id).first() or candidates.first()
 
 
-def target_address(conversation: Conversation, channel: str) -> Identity | None:
-    """The contact's address on ``channel`` that can be written to (not opted out or bouncing)."""
+def target_address(
+    conversation: Conversation, channel: str, *, automatic: bool = False
+) -> Identity | None:
+    """The contact's address on ``channel`` that can be written to (not opted out or bouncing;
+    for a move the hub makes on its own, ``automatic``, not awaiting an opt-out decision)."""
     kinds = IDENTITY_KINDS_FOR_CHANNEL.get(channel, ())
-    reachable = {
-        identity.kind: identity
-        for identity in conversation.contact.identities.filter(
-            kind__in=kinds, opted_out_at__isnull=True, undeliverable_at__isnull=True
-        ).order_by("-pk")
-    }
+    identities = conversation.contact.identities.filter(
+        kind__in=kinds, opted_out_at__isnull=True, undeliverable_at__isnull=True
+    )
+    if automatic:
+        identities = identities.filter(opt_out_pending_at__isnull=True)
+    reachable = {identity.kind: identity for identity in identities.order_by("-pk")}
     return next((reachable[kind] for kind in kinds if kind in reachable), None)
 
 
-def plan(conversation: Conversation, channel: str) -> tuple[Endpoint, Identity]:
+def plan(
+    conversation: Conversation, channel: str, *, automatic: bool = False
+) -> tuple[Endpoint, Identity]:
     """Where a handoff to ``channel`` would go, or ``ServiceError`` saying why it cannot."""
     if channel not in Channel.values:
         raise ServiceError(f"Unknown channel {channel!r}.", field="channel")
@@ -45,7 +50,7 @@ def plan(conversation: Conversation, channel: str) -> tuple[Endpoint, Identity]:
             field="channel",
             code="no_endpoint",
         )
-    address = target_address(conversation, channel)
+    address = target_address(conversation, channel, automatic=automatic)
     if address is None:
         raise ServiceError(
             f"No {Channel(channel).label} address is known for this contact.",
@@ -60,7 +65,7 @@ def handoff(
     conversation: Conversation, *, channel: str, by=None, reason: str = "agent"
 ) -> Conversation:
     conversation = _locked(conversation)
-    endpoint, address = plan(conversation, channel)
+    endpoint, address = plan(conversation, channel, automatic=reason != "agent")
     previous = {"channel": conversation.channel, "endpoint_id": conversation.endpoint_id}
     conversation.endpoint = endpoint
     conversation.channel = channel

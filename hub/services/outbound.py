@@ -169,6 +169,18 @@ def check_reply(conversation: Conversation, text: str) -> ReplyCheck:
     adapter = adapters.get_adapter(endpoint.channel)
     recipient = recipient_identity(conversation, endpoint)
     notices = list(adapter.compose_notices(conversation, text, recipient))
+    if recipient is not None and recipient.opt_out_pending_at is not None:
+        notices.append(
+            adapters.ComposeNotice(
+                "opt_out_pending",
+                gettext(
+                    "%(address)s may have asked to stop receiving messages: confirm or dismiss "
+                    "the opt-out suggestion on the timeline before writing."
+                )
+                % {"address": recipient.value},
+                "warning",
+            )
+        )
     try:
         _checked_recipient(conversation, text)
     except adapters.OutboundRefused as refused:
@@ -186,11 +198,16 @@ def send_reply(
     attachments: Sequence[InboundAttachment] = (),
     metadata: dict | None = None,
     counts_as_response: bool = True,
+    automatic: bool = False,
 ) -> Message:
     """Store an outbound reply on the conversation's current channel and queue its delivery.
 
     A reply stops the TTL clock; a message the hub sends on its own while the person still waits
     for the real answer (the expectation message) passes ``counts_as_response=False``.
+
+    ``automatic``: the hub sends it on its own (expectation and handoff notices, chat
+    continuity): refused too while the person may have asked to opt out and no agent has decided
+    yet (``Identity.opt_out_pending_at``). An agent's own reply still goes.
 
     Raises ``adapters.OutboundRefused`` when the channel cannot take it (too long, no address,
     opted out, outside a window) and ``ServiceError`` for an empty reply.
@@ -208,6 +225,12 @@ def send_reply(
     if attachments:
         _check_attachments(conversation, attachments)
     recipient = _checked_recipient(conversation, text)
+    if automatic and recipient.opt_out_pending_at is not None:
+        raise adapters.OutboundRefused(
+            f"{recipient.value} may have asked to opt out: no automatic messages until an agent "
+            "confirms or dismisses it.",
+            code="opt_out_pending",
+        )
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,

@@ -261,7 +261,7 @@ def hand_off_in_time(conversation: Conversation, policy: ResolvedPolicy, now: da
     name = (conversation.contact.name or "").split(" ")[0]
     for channel in policy.handoff_channels:
         try:
-            endpoint, address = plan(conversation, channel)
+            endpoint, address = plan(conversation, channel, automatic=True)
         except ServiceError:
             continue
         target = Conversation(
@@ -290,6 +290,7 @@ def hand_off_in_time(conversation: Conversation, policy: ResolvedPolicy, now: da
                 conversation,
                 text=text,
                 counts_as_response=False,
+                automatic=True,
                 metadata={"sla": "expectation", "handoff_to": channel},
             )
         except (OutboundRefused, ServiceError) as exc:
@@ -297,13 +298,17 @@ def hand_off_in_time(conversation: Conversation, policy: ResolvedPolicy, now: da
             return False
         handoff(conversation, channel=channel, reason="ttl")
         return True
-    if "email" in policy.handoff_channels and target_address(conversation, "email") is None:
+    if (
+        "email" in policy.handoff_channels
+        and target_address(conversation, "email", automatic=True) is None
+    ):
         text = render_template("expectation_ask_email", language, {"name": name})
         try:
             send_reply(
                 conversation,
                 text=text,
                 counts_as_response=False,
+                automatic=True,
                 metadata={"sla": "expectation", "asks_for": "email"},
             )
         except (OutboundRefused, ServiceError) as exc:
