@@ -101,9 +101,7 @@ def _visitor_claim(visitor: Visitor) -> IdentityClaim:
 
 
 def _verification_error(error: verification.VerificationError) -> ChatError:
-    status = {"too_soon": 429, "too_many": 429, "locked": 429, "verified": 409}.get(
-        error.code, 400
-    )
+    status = {"too_soon": 429, "too_many": 429, "locked": 429, "verified": 409}.get(error.code, 400)
     return ChatError(error.code, error.message, status=status, retry_after=error.retry_after)
 
 

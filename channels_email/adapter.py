@@ -86,7 +86,9 @@ class EmailAdapter(adapters.ChannelAdapter):
         """A plain automatic email through the configured backend (the ESP, or the local outbox
         without one), from the endpoint's mailbox or ``DEFAULT_FROM_EMAIL``. No Reply-To token:
         an answer to it threads into no conversation."""
-        sender = f"{endpoint.name} <{endpoint.address}>" if endpoint else settings.DEFAULT_FROM_EMAIL
+        sender = (
+            f"{endpoint.name} <{endpoint.address}>" if endpoint else settings.DEFAULT_FROM_EMAIL
+        )
         email = EmailMessage(
             subject=subject,
             body=text,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox import views
+from inbox import claim_views, views
 
 app_name = "inbox"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("c/<int:pk>/handoff/", views.handoff, name="handoff"),
     path("c/<int:pk>/merge/", views.merge, name="merge"),
     path("c/<int:pk>/request-email/", views.request_email, name="request-email"),
+    path(
+        "c/<int:pk>/claims/<int:claim_id>/send-code/",
+        claim_views.send_code,
+        name="claim-send-code",
+    ),
+    path("c/<int:pk>/claims/<int:claim_id>/verify/", claim_views.verify, name="claim-verify"),
 ]

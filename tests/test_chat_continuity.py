@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from asgiref.sync import sync_to_async
 
-from channels_chat import continuity, presence, services
+from channels_chat import continuity, leads, presence, services
 from hub.models import Conversation, LocalDelivery, Message
 from hub.services import ingest, send_reply
 from tests.chat_helpers import chat_endpoint, chat_limits, hello, socket, visitor
@@ -48,7 +48,7 @@ def _chatting(chat, email="anna@example.com", name="Anna Rossi"):
         conversation = services.send_message(who, "Avete la taglia M?", "m1").conversation
         presence.polled(who.identity.pk)
         if email:
-            services.capture_details(who, name=name, email=email)
+            leads.capture_details(who, name=name, email=email)
         services.record_page_view(who, "https://shop.example/p/42", "Maglia")
     return token, who, conversation
 

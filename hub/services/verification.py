@@ -44,9 +44,7 @@ def code_email(code: str, site: str, language: str) -> tuple[str, str]:
     return subject, text
 
 
-def send_code(
-    claim: IdentityClaim, *, conversation: Conversation | None = None, by=None
-) -> None:
+def send_code(claim: IdentityClaim, *, conversation: Conversation | None = None, by=None) -> None:
     """Send a new one-time code to the claimed address. Raises ``VerificationError`` (too soon,
     too many, verified already) or ``OutboundRefused`` (no email channel, the send failed; the
     code is then void)."""
