@@ -130,7 +130,7 @@ def test_the_customers_chat_replies_never_reach_the_claimant(chat, agent, anna, 
 def test_the_claimants_unseen_replies_are_not_emailed_to_the_claimed_address(
     chat, mailbox, agent, anna, on_commit
 ):
-    token, who = visitor(chat)
+    _token, who = visitor(chat)
     t0 = timezone.now()
     with time_machine.travel(t0, tick=False):
         conversation = services.send_message(who, "Ciao", "m1").conversation
@@ -189,7 +189,7 @@ def test_the_code_proves_the_address_and_merges_the_visitor_into_the_customer(
 
 
 def test_wrong_expired_and_too_many_codes_are_refused(chat, mailbox, anna):
-    token, who = visitor(chat)
+    token, _who = visitor(chat)
     key = chat.public_key
     t0 = timezone.now()
     with time_machine.travel(t0, tick=False):
