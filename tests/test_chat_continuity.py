@@ -150,7 +150,7 @@ def test_nothing_is_emailed_while_the_visitor_is_present_or_has_seen_it(chat, ag
     assert reply.delivery_status == "read"
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         assert continuity.email_unseen_replies(conversation.pk) == "nothing"
-    assert not LocalDelivery.objects.filter(message__isnull=False).exists()  # (the code email aside)
+    assert not LocalDelivery.objects.filter(message__isnull=False).exists()  # (the code aside)
 
 
 def test_without_an_email_address_the_agents_are_told_once(chat, agent, on_commit):
