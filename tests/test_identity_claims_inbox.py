@@ -38,9 +38,7 @@ def claimed(team, anna):
     return who, conversation, IdentityClaim.objects.get()
 
 
-def test_the_panel_shows_the_unverified_claim_and_who_owns_the_address(
-    agent_client, anna, claimed
-):
+def test_the_panel_shows_the_unverified_claim_and_who_owns_the_address(agent_client, anna, claimed):
     _, conversation, claim = claimed
     page = agent_client.get(reverse("inbox:conversation", args=[conversation.pk]))
     html = page.content.decode()
