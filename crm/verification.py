@@ -42,6 +42,8 @@ RESEND_AFTER = timedelta(seconds=60)
 MAX_CODES_PER_CLAIM = 5
 # Codes to one address per hour, whoever asks: a claim cannot be used to flood someone's inbox.
 MAX_CODES_PER_ADDRESS_HOUR = 3
+# Codes one contact has sent to its claimed addresses per hour: the chat form is no mail cannon.
+MAX_CODES_PER_CONTACT_HOUR = 5
 
 
 class VerificationError(Exception):
@@ -132,10 +134,14 @@ def issue_code(claim: IdentityClaim) -> str:
             raise VerificationError(
                 "A code was sent a moment ago.", code="too_soon", retry_after=int(wait.seconds) + 1
             )
-        recent = IdentityClaim.objects.filter(
-            kind=claim.kind, value=claim.value, code_sent_at__gte=now - timedelta(hours=1)
-        ).count()
-        if claim.codes_sent >= MAX_CODES_PER_CLAIM or recent >= MAX_CODES_PER_ADDRESS_HOUR:
+        hour = IdentityClaim.objects.filter(code_sent_at__gte=now - timedelta(hours=1))
+        to_address = hour.filter(kind=claim.kind, value=claim.value).count()
+        by_contact = hour.filter(contact_id=claim.contact_id).count()
+        if (
+            claim.codes_sent >= MAX_CODES_PER_CLAIM
+            or to_address >= MAX_CODES_PER_ADDRESS_HOUR
+            or by_contact >= MAX_CODES_PER_CONTACT_HOUR
+        ):
             raise VerificationError(
                 "Too many codes were sent to this address.", code="too_many", retry_after=3600
             )

@@ -329,3 +329,10 @@ def test_messages_in_the_visitors_thread_from_another_contact_stay_hidden(chat, 
     assert Message.objects.filter(conversation=conversation, text="Sono Anna").exists()
     assert texts(token, chat) == ["Ciao"]
     assert Conversation.objects.get(pk=conversation.pk).contact_id == who.identity.contact_id
+
+
+def test_one_visitor_cannot_send_codes_to_many_addresses(chat, mailbox):
+    token, _ = visitor(chat)
+    for n in range(verification.MAX_CODES_PER_CONTACT_HOUR + 2):
+        call("details", {"endpoint": chat.public_key, "token": token, "email": f"p{n}@example.com"})
+    assert LocalDelivery.objects.count() == verification.MAX_CODES_PER_CONTACT_HOUR
