@@ -79,13 +79,14 @@ def capture_details(visitor: Visitor, *, name: object = "", email: object = "") 
             _note_details(conversation, name, address, claimed)
     result: dict[str, Any] = {"name": bool(name), "email": bool(address), "merged": False}
     if claimed is not None and claimed.claim is not None:
-        result["verify"] = {"email": address, "sent": _send_code(claimed.claim, conversation)}
+        sent = _send_code(claimed.claim, visitor, conversation)
+        result["verify"] = {"email": address, "sent": sent}
     return result
 
 
-def _send_code(claim: IdentityClaim, conversation: Conversation | None) -> bool:
+def _send_code(claim: IdentityClaim, visitor: Visitor, conversation: Conversation | None) -> bool:
     try:
-        hub_verification.send_code(claim, conversation=conversation)
+        hub_verification.send_code(claim, conversation=conversation, endpoint=visitor.endpoint)
     except (verification.VerificationError, OutboundRefused) as exc:
         logger.info("no code sent for claim %s: %s", claim.pk, exc)
         return False
@@ -110,7 +111,9 @@ def send_code(visitor: Visitor) -> dict[str, Any]:
     _hit("verify", visitor, "MESSAGES_PER_MINUTE")
     claim = _visitor_claim(visitor)
     try:
-        hub_verification.send_code(claim, conversation=visitor_conversation(visitor))
+        hub_verification.send_code(
+            claim, conversation=visitor_conversation(visitor), endpoint=visitor.endpoint
+        )
     except verification.VerificationError as error:
         raise _verification_error(error) from error
     except OutboundRefused as refused:

@@ -240,6 +240,14 @@ def test_a_visitor_can_only_prove_their_own_claim(chat, mailbox, anna):
     assert ContactMerge.objects.count() == 0
 
 
+def test_a_code_asked_before_the_first_message_names_the_site(chat, mailbox, anna):
+    token, _ = visitor(chat)
+    call("details", {"endpoint": chat.public_key, "token": token, "email": "anna@example.com"})
+    mail = LocalDelivery.objects.get(recipient="anna@example.com")
+    assert "in the chat of Negozio" in mail.body
+    assert mail.payload["from"] == f"{mailbox.name} <help@shop.example>"
+
+
 def test_the_code_email_is_in_the_visitors_language(chat, mailbox, anna):
     token, _ = visitor(chat, language="it")
     call("details", {"endpoint": chat.public_key, "token": token, "email": "anna@example.com"})

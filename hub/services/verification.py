@@ -16,9 +16,8 @@ from django.utils.translation import gettext
 from crm import verification
 from crm.models import IdentityClaim, Verification
 from hub import adapters
-from hub.models import Channel, Conversation
+from hub.models import Channel, Conversation, Endpoint
 from hub.services.conversations import conversation_changed
-from hub.services.handoff import target_endpoint
 from hub.services.timeline import record_event
 
 LANGUAGES = ("en", "it")
@@ -44,10 +43,17 @@ def code_email(code: str, site: str, language: str) -> tuple[str, str]:
     return subject, text
 
 
-def send_code(claim: IdentityClaim, *, conversation: Conversation | None = None, by=None) -> None:
-    """Send a new one-time code to the claimed address. Raises ``VerificationError`` (too soon,
-    too many, verified already) or ``OutboundRefused`` (no email channel, the send failed; the
-    code is then void)."""
+def send_code(
+    claim: IdentityClaim,
+    *,
+    conversation: Conversation | None = None,
+    by=None,
+    endpoint: Endpoint | None = None,
+) -> None:
+    """Send a new one-time code to the claimed address. ``endpoint``: where the claim was made
+    (its name is the site the email names, its team's mailbox sends it), else the
+    conversation's. Raises ``VerificationError`` (too soon, too many, verified already) or
+    ``OutboundRefused`` (no email channel, the send failed; the code is then void)."""
     if claim.kind != "email":
         raise adapters.OutboundRefused("Only email addresses get codes.", code="unsupported")
     try:
@@ -56,8 +62,9 @@ def send_code(claim: IdentityClaim, *, conversation: Conversation | None = None,
         raise adapters.OutboundRefused(
             "No email channel to send the code.", code="no_email"
         ) from exc
-    mailbox = target_endpoint(conversation, Channel.EMAIL) if conversation else None
-    site = (conversation.endpoint.name if conversation else "") or (mailbox.name if mailbox else "")
+    endpoint = endpoint or (conversation.endpoint if conversation else None)
+    mailbox = _mailbox(endpoint.team_id if endpoint else None)
+    site = (endpoint.name if endpoint else "") or (mailbox.name if mailbox else "")
     code = verification.issue_code(claim)
     subject, text = code_email(code, site or "us", claim.contact.language)
     try:
@@ -75,6 +82,12 @@ def send_code(claim: IdentityClaim, *, conversation: Conversation | None = None,
             author=by,
             metadata={"claim_id": claim.pk, "address": claim.value},
         )
+
+
+def _mailbox(team_id: int | None) -> Endpoint | None:
+    """The active email endpoint codes go out from: the team's first, else any."""
+    mailboxes = Endpoint.objects.filter(channel=Channel.EMAIL, is_active=True).order_by("pk")
+    return (mailboxes.filter(team_id=team_id).first() if team_id else None) or mailboxes.first()
 
 
 def verify_code(
