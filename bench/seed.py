@@ -295,15 +295,18 @@ def _seed_people(cur, p: dict) -> None:
         cur,
         """
         WITH ins AS (
-            INSERT INTO crm_identity (contact_id, kind, value, display_name, is_verified,
-                                      created_at /*cols*/)
+            INSERT INTO crm_identity (contact_id, kind, value, display_name, verification_method,
+                                      verified_at, created_at /*cols*/)
             SELECT id, kind,
                    CASE kind
                        WHEN 'email' THEN 'seed-contact-' || rn || '@seed.bench.example'
                        WHEN 'phone' THEN '+39333' || lpad(rn::text, 7, '0')
                        ELSE 'seed-visitor-' || rn
                    END,
-                   'Seed contact ' || rn, kind = 'email', now() - interval '400 days' /*vals*/
+                   'Seed contact ' || rn,
+                   CASE WHEN kind = 'email' THEN 'provider' ELSE '' END,
+                   CASE WHEN kind = 'email' THEN now() - interval '400 days' END,
+                   now() - interval '400 days' /*vals*/
             FROM (
                 SELECT rn, id,
                        CASE WHEN r < 0.60 THEN 'email' WHEN r < 0.85 THEN 'phone'

@@ -25,21 +25,19 @@ from django.utils import timezone
 
 from channels_chat import conf, greetings, ratelimit, tokens
 from channels_chat.errors import ChatError
-from channels_chat.payloads import form_of, visitor_payload
-from crm.identities import InvalidIdentity, normalise_email
+from channels_chat.payloads import visitor_payload
 from crm.models import Contact, Identity, PageView
-from crm.services import IdentityTaken, MergeError, add_identity, merge_contacts, resolve_identity
+from crm.services import resolve_identity
+from crm.verification import pending_claims
 from hub.adapters import OutboundRefused
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import ingest_with_outcome, realtime, send_reply, update_delivery_status
-from hub.services.conversations import conversation_changed
 from hub.services.errors import ServiceError
 from hub.services.handoff import handoff
 from hub.services.ingestion import InvalidInbound
 from hub.services.outbound import recipient_identity, uploaded_attachment
-from hub.services.timeline import record_event
 from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -138,7 +136,8 @@ def session_info(visitor: Visitor) -> dict[str, Any]:
     """What the widget needs to start: its settings, who the visitor is, their conversation."""
     endpoint = visitor.endpoint
     contact = Contact.objects.get(pk=contact_id_of(visitor))
-    has_email = contact.identities.filter(kind=Identity.Kind.EMAIL).exists()
+    has_email = _has_email(contact)
+    claims = pending_claims(contact.pk)
     return {
         "title": str(conf.endpoint_setting(endpoint, "title") or endpoint.name)[:80],
         "prechat": conf.prechat_fields(endpoint),
@@ -150,6 +149,10 @@ def session_info(visitor: Visitor) -> dict[str, Any]:
             "name": bool(contact.name or visitor.identity.display_name),
             "email": has_email,
         },
+        # The address waiting for its code (the widget shows the code field).
+        "verify": {"email": claims[0].value, "code_sent": bool(claims[0].code_hash)}
+        if claims
+        else None,
         **history(visitor),
     }
 
@@ -347,15 +350,20 @@ def _check_prechat(visitor: Visitor) -> None:
     contact = Contact.objects.get(pk=contact_id_of(visitor))
     if fields["name"] == "required" and not (contact.name or visitor.identity.display_name):
         missing.append("name")
-    if (
-        fields["email"] == "required"
-        and not contact.identities.filter(kind=Identity.Kind.EMAIL).exists()
-    ):
+    if fields["email"] == "required" and not _has_email(contact):
         missing.append("email")
     if missing:
         raise ChatError(
             "details_required", f"Please fill in: {', '.join(missing)}.", fields=missing
         )
+
+
+def _has_email(contact: Contact) -> bool:
+    """Whether the visitor gave an email (their own, or claimed and not yet proven)."""
+    return (
+        contact.identities.filter(kind=Identity.Kind.EMAIL).exists()
+        or contact.claims.filter(kind=Identity.Kind.EMAIL).exists()
+    )
 
 
 def _back_to_chat(conversation: Conversation) -> None:
@@ -528,88 +536,3 @@ def page_left(visitor: Visitor, page_view_id: object, seconds: object) -> bool:
             pk=page_view_id, contact_id=contact_id_of(visitor), duration_seconds__isnull=True
         ).update(duration_seconds=min(int(seconds), 86400))
     )
-
-
-# --- Lead capture --------------------------------------------------------------------------------
-
-
-def capture_details(visitor: Visitor, *, name: object = "", email: object = "") -> dict[str, Any]:
-    """The pre-chat form or the in-chat email form: the name goes on the visitor (and the contact
-    when it has none), the email becomes an identity of the contact. When another contact owns
-    that email, the two are merged (that contact kept) so the person has one timeline.
-
-    The email is what the visitor typed, unverified: the identity stays ``is_verified=False``
-    and the merge record says where it came from.
-    """
-    try:
-        ratelimit.hit("details", visitor.visitor_id, 10)
-    except ratelimit.Limited as limited:
-        raise _limited(limited) from limited
-    name = clean_text(name if isinstance(name, str) else "")[:200]
-    address = ""
-    if email:
-        try:
-            address = normalise_email(email if isinstance(email, str) else "")
-        except InvalidIdentity as exc:
-            raise ChatError("invalid_email", "That is not an email address.") from exc
-    if not (name or address):
-        raise ChatError("empty", "Give a name or an email address.")
-    merged = None
-    with transaction.atomic():
-        identity = Identity.objects.select_related("contact").get(pk=visitor.identity.pk)
-        contact = identity.contact
-        if name:
-            identity.display_name = name
-            identity.save(update_fields=["display_name"])
-            if not contact.name:
-                Contact.objects.filter(pk=contact.pk, name="").update(name=name)
-        if address:
-            try:
-                add_identity(contact, Identity.Kind.EMAIL, address, display_name=name)
-            except IdentityTaken as taken:
-                try:
-                    merged = merge_contacts(
-                        taken.identity.contact,
-                        contact,
-                        reason=f"chat visitor {identity.value} gave {address} (unverified)",
-                    )
-                except MergeError as exc:
-                    raise ChatError("try_again", "Please try again.", status=409) from exc
-        conversation = visitor_conversation(visitor)
-        if conversation is not None:
-            _note_details(conversation, name, address, merged)
-    return {"name": bool(name), "email": bool(address), "merged": merged is not None}
-
-
-def _note_details(conversation: Conversation, name: str, address: str, merged) -> None:
-    shared = " and ".join(
-        part
-        for part in (f"name {name}" if name else "", f"email {address}" if address else "")
-        if part
-    )
-    record_event(
-        conversation,
-        "chat_contact_details",
-        text=f"The visitor shared their {shared} (not verified)."
-        + (f" Merged with the contact who has {address}." if merged else ""),
-        metadata={"name": name, "email": address, "merge_id": merged.pk if merged else None},
-    )
-    if merged is not None:
-        moved = merged.moved.get("hub.conversation", {}).get("ids", [])
-        for moved_conversation in Conversation.objects.filter(pk__in=moved):
-            conversation_changed(
-                moved_conversation, {"contact_id": [merged.merged_contact_id, merged.kept_id]}
-            )
-    if address:
-        asks = Message.objects.filter(
-            conversation=conversation, direction=Message.Direction.OUTBOUND
-        ).order_by("-id")[:50]
-        for ask in asks:
-            if form_of(ask) == "email":
-                chat = dict(ask.metadata.get("chat") or {})
-                if not chat.get("answered"):
-                    ask.metadata = {
-                        **ask.metadata,
-                        "chat": {**chat, "form": "email", "answered": True},
-                    }
-                    ask.save(update_fields=["metadata", "updated_at"])

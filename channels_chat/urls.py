@@ -16,5 +16,7 @@ urlpatterns = [
     path("api/pageview/leave/", views.page_leave, name="pageview-leave"),
     path("api/greeting/", views.greeting_shown, name="greeting"),
     path("api/details/", views.details, name="details"),
+    path("api/verify/", views.verify, name="verify"),
+    path("api/verify/send/", views.verify_send, name="verify-send"),
     path("files/<str:token>/<str:name>", views.file, name="file"),
 ]

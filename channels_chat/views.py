@@ -24,7 +24,7 @@ from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from channels_chat import conf, files, greetings, origins, presence, ratelimit, services
+from channels_chat import conf, files, greetings, leads, origins, presence, ratelimit, services
 from channels_chat.errors import ChatError
 from hub.files import file_response
 from hub.models import Channel, Endpoint
@@ -236,8 +236,20 @@ def greeting_shown(request, body, endpoint, visitor):
 
 @widget_api()
 def details(request, body, endpoint, visitor):
-    """The pre-chat form and the in-chat email form."""
-    return services.capture_details(visitor, name=body.get("name", ""), email=body.get("email", ""))
+    """The pre-chat form and the in-chat email form (the email is a claim: ``leads``)."""
+    return leads.capture_details(visitor, name=body.get("name", ""), email=body.get("email", ""))
+
+
+@widget_api()
+def verify(request, body, endpoint, visitor):
+    """The visitor enters the code emailed to the address they gave (their own claim only)."""
+    return leads.verify_code(visitor, body.get("code"))
+
+
+@widget_api()
+def verify_send(request, body, endpoint, visitor):
+    """Email a new code to the address the visitor gave."""
+    return leads.send_code(visitor)
 
 
 @require_GET

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.html import escape, linebreaks
@@ -81,6 +81,26 @@ class EmailAdapter(adapters.ChannelAdapter):
         first_response_ttl=timedelta(hours=24),
         next_response_ttl=timedelta(hours=24),
     )
+
+    def send_notice(self, *, to, subject, text, endpoint) -> None:
+        """A plain automatic email through the configured backend (the ESP, or the local outbox
+        without one), from the endpoint's mailbox or ``DEFAULT_FROM_EMAIL``. No Reply-To token:
+        an answer to it threads into no conversation."""
+        sender = (
+            f"{endpoint.name} <{endpoint.address}>" if endpoint else settings.DEFAULT_FROM_EMAIL
+        )
+        email = EmailMessage(
+            subject=subject,
+            body=text,
+            from_email=sender,
+            to=[to],
+            headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
+        )
+        email.tags = ["hub-notice"]
+        try:
+            email.send(fail_silently=False)
+        except Exception as exc:
+            raise adapters.DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
     def send(self, message: Message) -> adapters.SendResult:
         conversation = message.conversation

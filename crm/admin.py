@@ -1,13 +1,13 @@
 from django.contrib import admin
 
-from crm.models import Company, Contact, ContactMerge, Identity, PageView
+from crm.models import Company, Contact, ContactMerge, Identity, IdentityClaim, PageView
 
 
 class IdentityInline(admin.TabularInline):
     model = Identity
     extra = 0
-    fields = ["kind", "value", "display_name", "is_verified", "created_at"]
-    readonly_fields = ["created_at"]
+    fields = ["kind", "value", "display_name", "verified_at", "verification_method", "created_at"]
+    readonly_fields = ["verified_at", "verification_method", "created_at"]
 
 
 @admin.register(Contact)
@@ -29,8 +29,9 @@ class CompanyAdmin(admin.ModelAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(admin.ModelAdmin):
-    list_display = ["value", "kind", "contact", "display_name", "is_verified", "created_at"]
-    list_filter = ["kind", "is_verified"]
+    list_display = ["value", "kind", "contact", "display_name", "verification_method", "created_at"]
+    list_filter = ["kind", "verification_method"]
+    readonly_fields = ["verified_at", "verification_method", "verified_by"]
     search_fields = ["value", "display_name", "contact__name"]
     raw_id_fields = ["contact"]
     list_select_related = ["contact"]
@@ -51,3 +52,22 @@ class ContactMergeAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kept", "merged_contact_id", "merged_name", "reason"]
     raw_id_fields = ["kept", "merged_by"]
     readonly_fields = ["moved", "attributes_taken", "attributes_conflicting"]
+
+
+@admin.register(IdentityClaim)
+class IdentityClaimAdmin(admin.ModelAdmin):
+    """Read-only: claims change through ``crm.verification`` (codes, agent verification)."""
+
+    list_display = ["created_at", "value", "kind", "contact", "source", "verification_method"]
+    list_filter = ["kind", "source", "verification_method"]
+    search_fields = ["value", "contact__name"]
+    raw_id_fields = ["contact", "verified_by"]
+    list_select_related = ["contact"]
+    exclude = ["code_hash"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -45,6 +45,16 @@ class Contact(PreparedSave, models.Model):
         return self.name or f"Contact #{self.pk}"
 
 
+class Verification(models.TextChoices):
+    """How an address was proven to be a contact's (``crm.verification`` says which sources
+    count as proof)."""
+
+    PROVIDER = "provider", _("the channel delivered from it")
+    CODE = "code", _("one-time code")
+    LINK = "link", _("one-time link")
+    AGENT = "agent", _("an agent")
+
+
 class Identity(PreparedSave, models.Model):
     """An address a contact uses on some channel. ``value`` is normalised (see crm.identities)."""
 
@@ -59,7 +69,21 @@ class Identity(PreparedSave, models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     value = models.CharField(_("value"), max_length=320)
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
-    is_verified = models.BooleanField(_("verified"), default=False)
+    # Proof that this contact uses this address (see crm.verification): when, how and, for an
+    # agent's explicit action, by whom. Unverified: the address was only named (a chat form, a
+    # Cc line) or the identity predates verification.
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verification_method = models.CharField(
+        _("verified by"), max_length=20, choices=Verification.choices, blank=True
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("verified by agent"),
+    )
     # The person asked not to be messaged on this address (e.g. SMS STOP); sends are refused.
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     # The person may have asked to opt out ("how do I stop your texts?"): an agent decides; until
@@ -80,6 +104,10 @@ class Identity(PreparedSave, models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class PageView(models.Model):
@@ -130,3 +158,60 @@ class ContactMerge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.merged_contact_id} into #{self.kept_id}"
+
+
+class IdentityClaim(models.Model):
+    """An address a person *said* is theirs (the chat's details form, the agent's "ask for the
+    email" form), kept on their own contact until it is proven.
+
+    A claim never merges contacts and never moves a conversation: an address anyone can type
+    proves nothing. Proof is a one-time code sent to the address (``code_hash``: only its hash
+    is stored), or an agent's explicit action; then ``crm.verification`` attaches the address
+    (or merges this contact into the one that owns it) and sets ``verified_at``.
+    """
+
+    class Source(models.TextChoices):
+        CHAT_FORM = "chat_form", _("chat form")
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="claims")
+    kind = models.CharField(_("kind"), max_length=20, choices=Identity.Kind.choices)
+    value = models.CharField(_("value"), max_length=320)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verification_method = models.CharField(
+        _("verified by"), max_length=20, choices=Verification.choices, blank=True
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("verified by agent"),
+    )
+    # The outstanding one-time code: a salted hash, when it stops working, wrong tries so far.
+    code_hash = models.CharField(max_length=200, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    codes_sent = models.PositiveSmallIntegerField(default=0)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("claimed address")
+        verbose_name_plural = _("claimed addresses")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "kind", "value"], name="crm_identityclaim_unique_per_contact"
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="crm_identityclaim_value_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} says {self.value}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

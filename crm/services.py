@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
 from crm.identities import normalise
-from crm.models import Contact, ContactMerge, Identity
+from crm.models import Contact, ContactMerge, Identity, IdentityClaim
 
 # Ingest reads an identity and its contact for every inbound message: compiled once.
 _identity = PreparedQuery(
@@ -162,6 +162,11 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
     if keep.pk not in locked or merge.pk not in locked:
         raise MergeError("One of the contacts no longer exists (already merged?).", code="gone")
     keep, merge = locked[keep.pk], locked[merge.pk]
+    # One claim per contact and address: ``merge``'s claim of an address ``keep`` claims too goes.
+    same_claim = IdentityClaim.objects.filter(
+        contact=keep, kind=models.OuterRef("kind"), value=models.OuterRef("value")
+    )
+    IdentityClaim.objects.filter(contact=merge).filter(models.Exists(same_claim)).delete()
 
     now = timezone.now()
     moved: dict[str, dict] = {}

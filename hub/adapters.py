@@ -154,6 +154,14 @@ class ChannelAdapter:
     def typing(self, conversation: Conversation, *, by=None, active: bool = True) -> None:
         """Show the person that an agent is typing, where the channel can (live chat)."""
 
+    def send_notice(self, *, to: str, subject: str, text: str, endpoint: Endpoint | None) -> None:
+        """Send a short automatic notice to an address outside any conversation (a one-time
+        verification code: the address may belong to someone who is not the conversation's
+        person, so nothing of a conversation goes with it). ``endpoint``: the channel's endpoint
+        to send from, if any. Raise ``DeliveryError`` on failure; channels that cannot send
+        notices raise ``OutboundRefused``."""
+        raise OutboundRefused(f"{self.channel} cannot send notices.", code="unsupported")
+
     def send(self, message: Message) -> SendResult:
         """Deliver ``message`` (called from a Celery task, inside a row lock).
 

@@ -162,7 +162,44 @@ def event_text(item: Message, users: dict[int, object]) -> str:
             "address": meta["address"],
             "status": meta.get("status", ""),
         }
+    elif kind.startswith(("identity_", "chat_contact_details")):
+        return _identity_text(kind, meta) or item.text or kind.replace("_", " ")
     return item.text or kind.replace("_", " ")
+
+
+def _identity_text(kind: str, meta: dict) -> str:
+    """The events of claimed and proven addresses (``crm.verification``)."""
+    address = str(meta.get("address") or meta.get("email") or "")
+    if kind == "chat_contact_details":
+        name = str(meta.get("name") or "")
+        if address:
+            text = _("The visitor says they are %(address)s — not verified.") % {"address": address}
+            if name:
+                text = _("The visitor gave the name %(name)s.") % {"name": name} + " " + text
+            if isinstance(meta.get("owner_contact_id"), int):
+                text += " " + _(
+                    "That address belongs to contact #%(id)d: nothing is joined until it is "
+                    "verified."
+                ) % {"id": meta["owner_contact_id"]}
+            return text
+        return _("The visitor gave the name %(name)s.") % {"name": name} if name else ""
+    if kind == "identity_code_sent":
+        return _("Verification code sent to %(address)s") % {"address": address}
+    if kind == "identity_verification_locked":
+        return _("Too many wrong codes for %(address)s: the code is void") % {"address": address}
+    if kind == "identity_verified":
+        method = {"code": _("one-time code"), "link": _("one-time link"), "agent": _("agent")}
+        text = _("%(address)s verified (%(method)s)") % {
+            "address": address,
+            "method": method.get(meta.get("method"), meta.get("method") or ""),
+        }
+        if isinstance(meta.get("kept_contact_id"), int):
+            text += "; " + _("this contact was merged into %(name)s (#%(id)d)") % {
+                "name": meta.get("kept_name") or "",
+                "id": meta["kept_contact_id"],
+            }
+        return text
+    return ""
 
 
 def _reason_text(reason: str) -> str:
@@ -186,6 +223,7 @@ EVENT_LEVELS = {
     "handoff_failed": "error",
     "handoff": "info",
     "opt_out_suggested": "warning",
+    "identity_verification_locked": "warning",
 }
 
 

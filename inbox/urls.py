@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox import consent_views, views
+from inbox import claim_views, consent_views, views
 
 app_name = "inbox"
 
@@ -24,4 +24,10 @@ urlpatterns = [
     path("c/<int:pk>/merge/", views.merge, name="merge"),
     path("c/<int:pk>/request-email/", views.request_email, name="request-email"),
     path("c/<int:pk>/opt-out/", consent_views.opt_out_decision, name="opt-out"),
+    path(
+        "c/<int:pk>/claims/<int:claim_id>/send-code/",
+        claim_views.send_code,
+        name="claim-send-code",
+    ),
+    path("c/<int:pk>/claims/<int:claim_id>/verify/", claim_views.verify, name="claim-verify"),
 ]

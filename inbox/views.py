@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm import selectors as crm_selectors
 from hub import adapters, selectors, services
 from hub.models import Channel, Conversation, Message
 from hub.services import handoff as handoff_service
@@ -228,6 +229,7 @@ def _pane_context(request, conversation: Conversation) -> dict:
         "earliest": items[0].position if items else "",
         "contact": contact,
         "identities": list(contact.identities.all()),
+        "claims": crm_selectors.unproven_claims(contact),
         "attributes": attributes,
         "page_views": inbox_selectors.recent_page_views(contact),
         "earlier": inbox_selectors.earlier_conversations(request.user, conversation),

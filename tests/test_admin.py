@@ -118,6 +118,9 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     _, visitor = chat_services.start_session(website)
     chat_greetings.mark_shown(visitor, rule.pk, "https://shop.example/", "en")
     chat_services.record_page_view(visitor, "https://shop.example/", "Home")
+    from channels_chat import leads as chat_leads
+
+    chat_leads.capture_details(visitor, email="claims-to-be@example.com")  # an IdentityClaim
     merge_contacts(ContactFactory(name="Kept"), ContactFactory(name="Duplicate"))
     subscription = WebhookSubscription.objects.create(url="https://hooks.example/in")
     delivery = WebhookDelivery.objects.create(

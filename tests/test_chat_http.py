@@ -12,13 +12,13 @@ import pytest
 from django.test import Client
 
 from channels_chat import services, tokens
-from crm.models import Contact, ContactMerge, Identity, PageView
+from crm.models import Identity
 from crm.selectors import recent_page_views
 from hub import adapters
 from hub.models import Conversation, Message
 from hub.services import add_note, request_email, send_reply
 from tests.chat_helpers import chat_endpoint, chat_limits, one_rate_window, visitor
-from tests.factories import ContactFactory, IdentityFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 __all__ = ["chat_limits"]
@@ -257,7 +257,12 @@ def test_captured_email_becomes_an_identity(endpoint):
             "email": " Anna@Example.com ",
         },
     )
-    assert response.json() == {"name": True, "email": True, "merged": False}
+    assert response.json() == {
+        "name": True,
+        "email": True,
+        "merged": False,
+        "verify": {"email": "anna@example.com", "sent": True},
+    }
     contact = Identity.objects.get(pk=who.identity.pk).contact
     email = contact.identities.get(kind="email")
     assert email.value == "anna@example.com" and not email.is_verified
@@ -268,36 +273,6 @@ def test_captured_email_becomes_an_identity(endpoint):
         "details", {"endpoint": endpoint.public_key, "token": token, "email": "not-an-email"}
     )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_email"
-
-
-def test_an_email_of_a_known_contact_merges_the_visitor_into_it(endpoint, on_commit):
-    known = ContactFactory(name="Anna Bianchi", attributes={"plan": "gold"})
-    IdentityFactory(contact=known, kind="email", value="anna@example.com")
-    token, who = visitor(endpoint)
-    services.send_message(who, "Hello again", "m1")
-    visitor_contact_id = Identity.objects.get(pk=who.identity.pk).contact_id
-    call(
-        "pageview",
-        {"endpoint": endpoint.public_key, "token": token, "url": "https://shop.example/cart"},
-    )
-
-    with on_commit():
-        response = call(
-            "details",
-            {"endpoint": endpoint.public_key, "token": token, "email": "anna@example.com"},
-        )
-    assert response.json()["merged"] is True
-    assert not Contact.objects.filter(pk=visitor_contact_id).exists()
-    assert Identity.objects.get(pk=who.identity.pk).contact_id == known.pk
-    assert Conversation.objects.get().contact_id == known.pk
-    assert PageView.objects.get().contact_id == known.pk
-    merge = ContactMerge.objects.get()
-    assert merge.kept_id == known.pk and merge.merged_contact_id == visitor_contact_id
-    assert "unverified" in merge.reason
-    # The visitor's widget keeps working on the merged contact.
-    more = call("send", {"endpoint": endpoint.public_key, "token": token, "text": "Still me"})
-    assert more.status_code == 200
-    assert Conversation.objects.count() == 1
 
 
 def test_agent_requests_the_email_and_the_widget_shows_a_form(endpoint):

@@ -45,6 +45,8 @@ def validate_json_object(value, what: str):
 
 
 class IdentitySerializer(serializers.ModelSerializer):
+    is_verified = serializers.BooleanField(read_only=True)
+
     class Meta:
         model = Identity
         fields = ["id", "kind", "value", "display_name", "is_verified", "created_at"]

@@ -30,7 +30,12 @@
       team: "Support", dismiss: "Dismiss", intro: "Hi! How can we help?", unread: "new messages",
       emailAsk: "Email address", unavailable: "The chat is not available on this site.",
       attach: "Attach a file", tooBig: "The file is too large (at most {size}).",
-      noFiles: "This chat does not take files."
+      noFiles: "This chat does not take files.",
+      codeAsk: "To confirm {email} is yours, enter the code we emailed you.", code: "Code",
+      confirm: "Confirm", newCode: "Send a new code", codeSent: "We sent a new code.",
+      verified: "Thanks, your email is confirmed.", wrongCode: "That code is not right.",
+      codeExpired: "The code expired: ask for a new one.", codeLocked: "Too many tries: ask for a new code.",
+      codeWait: "Wait a minute before asking for another code.", codeLimit: "Too many codes for this address; try later."
     },
     it: {
       open: "Scrivici", close: "Chiudi la chat", placeholder: "Scrivi un messaggio…", send: "Invia",
@@ -42,7 +47,12 @@
       team: "Assistenza", dismiss: "Chiudi", intro: "Ciao! Come possiamo aiutarti?", unread: "nuovi messaggi",
       emailAsk: "Indirizzo email", unavailable: "La chat non è disponibile su questo sito.",
       attach: "Allega un file", tooBig: "Il file è troppo grande (al massimo {size}).",
-      noFiles: "Questa chat non accetta file."
+      noFiles: "Questa chat non accetta file.",
+      codeAsk: "Per confermare che {email} è tuo, inserisci il codice che ti abbiamo inviato via email.", code: "Codice",
+      confirm: "Conferma", newCode: "Invia un nuovo codice", codeSent: "Ti abbiamo inviato un nuovo codice.",
+      verified: "Grazie, la tua email è confermata.", wrongCode: "Il codice non è corretto.",
+      codeExpired: "Il codice è scaduto: chiedine uno nuovo.", codeLocked: "Troppi tentativi: chiedi un nuovo codice.",
+      codeWait: "Aspetta un minuto prima di chiedere un altro codice.", codeLimit: "Troppi codici per questo indirizzo; riprova più tardi."
     }
   }[LANG];
 
@@ -105,6 +115,7 @@
     ".pre{padding:8px 12px 0;display:flex;flex-direction:column;gap:6px}.pre label,.compose label{font-size:12px}" +
     "input,textarea{border:1px solid #b8bfcc;border-radius:6px;padding:7px 8px;width:100%;background:#fff}" +
     ".compose{display:flex;gap:8px;padding:10px 12px;align-items:flex-end;border-top:1px solid #e1e4ea}" +
+    ".verify{display:flex;gap:6px}.verify input{flex:1;min-width:0}" +
     ".compose textarea{resize:none;height:44px}.err{color:#b3261e;font-size:12px;padding:0 12px}" +
     ".compose .clip{background:transparent;color:#2456d3;border:1px solid #b8bfcc;padding:8px 10px;font-size:16px;line-height:1}" +
     ".greet{max-width:300px;background:#fff;border-radius:12px;padding:10px 12px;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;gap:8px;align-items:flex-start}" +
@@ -123,6 +134,13 @@
   var nameLab = el("label", { for: ids + "n" });
   var emailLab = el("label", { for: ids + "e" });
   var preEl = el("div", { class: "pre", hidden: "" }, [nameLab, nameIn, emailLab, emailIn]);
+  // The code that proves an email the visitor gave is theirs (until then it joins nothing).
+  var codeText = el("span", { class: "who" });
+  var codeIn = el("input", { id: ids + "c", type: "text", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", pattern: "[0-9]{6}" });
+  var codeBtn = el("button", { type: "submit", text: T.confirm });
+  var newCodeBtn = el("button", { type: "button", class: "clip", text: T.newCode });
+  var codeForm = el("form", { class: "verify" }, [el("label", { for: ids + "c", class: "sr", text: T.code }), codeIn, codeBtn, newCodeBtn]);
+  var verifyEl = el("div", { class: "pre", hidden: "" }, [codeText, codeForm]);
   var textIn = el("textarea", { id: ids + "t", rows: "2", placeholder: T.placeholder, maxlength: "100000" });
   var sendBtn = el("button", { type: "submit", text: T.send });
   // Files: a visible button opens the (hidden) file picker; shown when the hub takes files.
@@ -134,7 +152,7 @@
   var titleEl = el("h2", { id: ids + "h", text: T.team });
   var closeBtn = el("button", { type: "button", class: "x", "aria-label": T.close, text: "×" });
   var panel = el("div", { class: "panel", role: "dialog", "aria-labelledby": ids + "h", hidden: "" }, [
-    el("div", { class: "head" }, [titleEl, closeBtn]), logEl, statusEl, preEl, errEl, form
+    el("div", { class: "head" }, [titleEl, closeBtn]), logEl, statusEl, preEl, verifyEl, errEl, form
   ]);
   var badge = el("span", { class: "badge", hidden: "" });
   var launch = el("button", { type: "button", class: "launch", "aria-expanded": "false", text: T.open });
@@ -248,8 +266,9 @@
       el("button", { type: "submit", text: T.send })]);
     f.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      api("details", { email: input.value }).then(function () {
+      api("details", { email: input.value }).then(function (d) {
         S.hasEmail = true;
+        askCode(d.verify);
         f.parentNode.replaceChild(el("span", { class: "who", text: T.thanks }), f);
       }).catch(function (e) { showError(e); input.focus(); });
     });
@@ -269,6 +288,31 @@
       });
     });
   }
+  function askCode(v) {
+    if (!v || !v.email) { verifyEl.hidden = true; return; }
+    codeText.textContent = T.codeAsk.replace("{email}", v.email);
+    verifyEl.hidden = false;
+  }
+  var CODE_ERRORS = { wrong_code: "wrongCode", expired: "codeExpired", locked: "codeLocked", no_code: "codeExpired",
+    too_soon: "codeWait", too_many: "codeLimit" };
+  codeForm.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    errEl.textContent = "";
+    api("verify", { code: codeIn.value }).then(function () {
+      codeIn.value = "";
+      verifyEl.hidden = true;
+      statusEl.textContent = T.verified;
+    }).catch(function (e) {
+      errEl.textContent = T[CODE_ERRORS[e.code]] || T.failed;
+      if (e.status === 404) verifyEl.hidden = true;
+      codeIn.focus();
+    });
+  });
+  newCodeBtn.addEventListener("click", function () {
+    errEl.textContent = "";
+    api("verify/send", {}).then(function () { statusEl.textContent = T.codeSent; })
+      .catch(function (e) { errEl.textContent = T[CODE_ERRORS[e.code]] || T.failed; });
+  });
   function showError(e) {
     var code = e && (e.code || e.error);
     errEl.textContent = code === "too_long" ? T.tooLong : code === "rate_limited" ? T.tooFast :
@@ -448,7 +492,8 @@
     stopTyping();
     var go = function () { preEl.hidden = true; sendText(text); };
     if (!details) { go(); return; }
-    api("details", details).then(function () {
+    api("details", details).then(function (d) {
+      askCode(d.verify);
       if (details.name) S.hasName = true;
       if (details.email) S.hasEmail = true;
       go();
@@ -544,6 +589,7 @@
       }
       renderAll(d.messages);
       preEl.hidden = !showPrechat();
+      askCode(d.verify);
       if (!S.ws) connect();
       if (!S.pageView) reportPageView();
     }).catch(function (e) {
