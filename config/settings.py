@@ -262,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "IdentityKindEnum": "crm.models.Identity.Kind",
         "MessageKindEnum": "hub.models.Message.Kind",

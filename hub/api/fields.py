@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 RECEIVED_AHEAD = timedelta(days=1)
 
 

@@ -288,7 +288,12 @@ def attachment_representation(attachment, request) -> dict:
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     conversation = _id("conversation_id")
-    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    direction = serializers.ChoiceField(
+        choices=Message.Direction.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="`in` or `out` for a message; empty for a note or an event (`kind`).",
+    )
     kind = serializers.ChoiceField(choices=Message.Kind.choices, read_only=True)
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
     endpoint = _id("endpoint_id")
