@@ -363,3 +363,41 @@ def test_page_leave_with_seconds_not_a_sane_number_is_a_400(chat, seconds):
     else:
         assert response.status_code == 400, response.content
         assert PageView.objects.get().duration_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("sync", "after"), ("seen", "up_to"), ("pageview/leave", "page_view")],
+)
+def test_chat_ids_beyond_bigint_are_not_a_500(chat, path, field):
+    endpoint, token = chat
+    body = {"endpoint": endpoint.public_key, "token": token, field: 10**30, "seconds": 5}
+    response = chat_call(path, json.dumps(body))
+    assert response.status_code in (200, 400), response.content
+
+
+# --- the schema says what the API returns --------------------------------------------------------
+
+
+def _enum_values(schema: dict, prop: dict) -> set:
+    components = schema["components"]["schemas"]
+    values = set()
+    for option in prop.get("oneOf", [prop]):
+        target = components[option["$ref"].rsplit("/", 1)[1]] if "$ref" in option else option
+        values |= set(target.get("enum", []))
+    return values
+
+
+def test_the_schema_allows_the_empty_direction_of_notes_and_events(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    direction = schema["components"]["schemas"]["Message"]["properties"]["direction"]
+    assert _enum_values(schema, direction) == {"in", "out", ""}
+
+
+def test_the_schema_documents_error_responses(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    inbound = schema["paths"]["/api/v1/inbound/"]["post"]["responses"]
+    assert {"400", "401", "403", "413", "503"} <= set(inbound)
+    assert inbound["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
