@@ -22,7 +22,6 @@ shows only 1006).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
@@ -40,6 +39,7 @@ from channels_chat.errors import (
     CLOSE_UNKNOWN_ENDPOINT,
     ChatError,
 )
+from hub import json_input
 from hub.models import Conversation
 
 logger = logging.getLogger(__name__)
@@ -163,8 +163,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         try:
-            content = json.loads(text_data)
-        except ValueError:
+            content = json_input.loads(text_data)
+        except json_input.InvalidJson:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         if not isinstance(content, dict):

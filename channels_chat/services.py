@@ -10,6 +10,7 @@ anything but their own thread.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -529,8 +530,13 @@ def record_page_view(
 
 def page_left(visitor: Visitor, page_view_id: object, seconds: object) -> bool:
     """The visitor left the page after ``seconds``: the time on page of their own page view."""
-    if not isinstance(page_view_id, int) or not isinstance(seconds, int | float) or seconds < 0:
-        raise ChatError("invalid", "page_view and seconds are needed.")
+    if (
+        not isinstance(page_view_id, int)
+        or isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds < math.inf  # NaN compares false: refused too
+    ):
+        raise ChatError("invalid", "page_view and seconds (a number, 0 or more) are needed.")
     return bool(
         PageView.objects.filter(
             pk=page_view_id, contact_id=contact_id_of(visitor), duration_seconds__isnull=True

@@ -12,7 +12,6 @@ does not allow gets 403 before anything happens, and no CORS headers.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from channels_chat import conf, files, greetings, leads, origins, presence, ratelimit, services
 from channels_chat.errors import ChatError
+from hub import json_input
 from hub.files import file_response
 from hub.models import Channel, Endpoint
 
@@ -56,9 +56,9 @@ def _json_body(request) -> dict:
     if len(request.body) > int(conf.setting("MAX_BODY_BYTES")):
         raise ChatError("too_large", "Request body too large.", status=413)
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        raise ChatError("invalid_json", "The body must be a JSON object.") from exc
+        body = json_input.loads(request.body or b"{}")
+    except json_input.InvalidJson as exc:
+        raise ChatError("invalid_json", f"The body must be a JSON object. {exc}") from exc
     if not isinstance(body, dict):
         raise ChatError("invalid_json", "The body must be a JSON object.")
     return body

@@ -46,6 +46,7 @@ from hub.services.errors import ServiceError
 from hub.services.ingest_batch import ingest_many
 from hub.services.ingestion import IngestOutcome, ingest_with_outcome
 from hub.services.timeline import record_event
+from hub.text import escape_unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -622,27 +623,38 @@ def quarantine(
     fields (from :func:`~channels_email.prepare.listing_headers`), else read from ``message``."""
     digest = hashlib.sha256(raw).hexdigest()
     details = listing if listing is not None else listing_headers(message)
+    # What came from outside is kept as it came in ``raw``; the text columns beside it must be
+    # storable (PostgreSQL refuses NUL, no database stores a lone surrogate).
+    texts = {
+        "reason_code": code[:40],
+        "source": source[:60],
+        "envelope_recipient": envelope_recipient[:320],
+        **details,
+        "reason": reason[:4000],
+    }
+    escaped = []
+    for name, value in texts.items():
+        texts[name] = storable = escape_unstorable(value)
+        if storable != value:
+            escaped.append(name.replace("_", " "))
+    if escaped:
+        texts["reason"] += (
+            f" (control characters in the {', '.join(escaped)} escaped as \\xNN;"
+            " the raw message is unchanged)"
+        )
     with transaction.atomic():
         item, created = QuarantinedEmail.objects.select_for_update().get_or_create(
             sha256=digest,
-            defaults={
-                "raw": raw,
-                "size": len(raw),
-                "reason_code": code[:40],
-                "reason": reason[:4000],
-                "source": source[:60],
-                "envelope_recipient": envelope_recipient[:320],
-                **details,
-            },
+            defaults={"raw": raw, "size": len(raw), **texts},
         )
         if not created:
-            item.reason_code = code[:40]
-            item.reason = reason[:4000]
+            item.reason_code = texts["reason_code"]
+            item.reason = texts["reason"]
             item.attempts += 1
             item.status = QuarantinedEmail.Status.PENDING
             item.save(update_fields=["reason_code", "reason", "attempts", "status", "updated_at"])
-    logger.info("email quarantined (%s): %s", code, reason)
-    return EmailOutcome("quarantined", quarantine=item, reason=reason)
+    logger.info("email quarantined (%s): %s", texts["reason_code"], texts["reason"])
+    return EmailOutcome("quarantined", quarantine=item, reason=texts["reason"])
 
 
 def reprocess_quarantined(item: QuarantinedEmail) -> EmailOutcome:

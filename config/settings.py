@@ -246,6 +246,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with the hub's caps (depth, size, lone surrogates, finite numbers): hub/api/parsers.py
+    "DEFAULT_PARSER_CLASSES": [
+        "hub.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "hub.api.pagination.IdCursorPagination",
@@ -259,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "IdentityKindEnum": "crm.models.Identity.Kind",
         "MessageKindEnum": "hub.models.Message.Kind",

@@ -8,11 +8,14 @@ hours of wall-clock time, and 01:00-03:00 on the day clocks go forward counts on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
+
+logger = logging.getLogger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A search horizon: a schedule with no open time within it is treated as always closed.
@@ -43,10 +46,18 @@ class Schedule:
             ZoneInfo(time_zone)
         except Exception as exc:
             raise InvalidSchedule(f"unknown time zone {time_zone!r}") from exc
+        if not isinstance(weekly, dict):
+            raise InvalidSchedule(
+                'the weekly schedule must be an object, e.g. {"mon": [["09:00", "18:00"]]}'
+            )
         parsed: dict[str, list[tuple[time, time]]] = {}
-        for day, intervals in (weekly or {}).items():
+        for day, intervals in weekly.items():
             if day not in WEEKDAYS:
                 raise InvalidSchedule(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
+            if not isinstance(intervals, list | tuple):
+                raise InvalidSchedule(
+                    f'{day} must be a list of intervals, e.g. [["09:00", "18:00"]]'
+                )
             day_intervals = []
             for interval in intervals:
                 try:
@@ -64,6 +75,9 @@ class Schedule:
                 if start_b < end_a:
                     raise InvalidSchedule(f"overlapping intervals on {day}")
             parsed[day] = day_intervals
+        if not any(parsed.values()):
+            # An empty schedule is never open: every due time would be "never".
+            raise InvalidSchedule("the schedule has no opening hours: give at least one interval")
         return cls(time_zone=time_zone, weekly=parsed, holidays=frozenset(holidays))
 
     @property
@@ -118,8 +132,16 @@ class Schedule:
 
 
 def add_time(start: datetime, duration: timedelta, schedule: Schedule | None) -> datetime:
-    """``start + duration``, counting only open time when there is a schedule (else 24/7)."""
-    return start + duration if schedule is None else schedule.add(start, duration)
+    """``start + duration``, counting only open time when there is a schedule (else 24/7).
+
+    A schedule with no open time ahead (every open day a holiday) counts 24/7 with a warning:
+    a due time must never stop a message from being stored."""
+    if schedule is not None:
+        try:
+            return schedule.add(start, duration)
+        except InvalidSchedule as exc:
+            logger.warning("business hours not usable (%s): the clock runs 24/7", exc)
+    return start + duration
 
 
 def elapsed(start: datetime, end: datetime, schedule: Schedule | None) -> timedelta:

@@ -106,3 +106,19 @@ def test_invalid_schedules_are_refused(zone, weekly):
 def test_a_schedule_with_no_open_time_is_refused_at_use():
     with pytest.raises(InvalidSchedule):
         Schedule.from_config("Europe/Rome", {}).add(rome(2026, 1, 1, 0, 0), timedelta(hours=1))
+
+
+@pytest.mark.parametrize("weekly", [{}, {"mon": []}, "abc", [1, 2], {"mon": 5}, None])
+def test_schedules_without_opening_hours_or_of_the_wrong_shape_are_refused(weekly):
+    with pytest.raises(InvalidSchedule):
+        Schedule.from_config("Europe/Rome", weekly)
+
+
+def test_a_schedule_closed_for_two_years_counts_24_7_with_a_warning(caplog):
+    """Only Mondays open, and every Monday a holiday: no due time exists. The clock must not
+    fail the ingest that asks for one: it counts 24/7 and logs why."""
+    start = rome(2026, 1, 1, 0, 0)
+    mondays = [date(2025, 12, 29) + timedelta(weeks=n) for n in range(120)]
+    closed = Schedule.from_config("Europe/Rome", {"mon": [("09:00", "18:00")]}, mondays)
+    assert add_time(start, timedelta(hours=1), closed) == start + timedelta(hours=1)
+    assert "business hours not usable" in caplog.text

@@ -3,12 +3,15 @@ origins, own conversation only, limits, typing both ways, seen receipts, resync 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from channels_chat import presence, services
+from channels_chat.errors import CLOSE_BAD_REQUEST
 from config.asgi import application
 from hub.models import Conversation, Message
 from hub.services import add_note, send_reply
@@ -348,3 +351,18 @@ async def test_an_idle_socket_outlives_the_channel_layers_blocking_read():
         assert await _until(ws, lambda frame: frame["type"] == "pong")
     finally:
         await ws.disconnect()
+
+
+async def test_a_frame_with_a_lone_surrogate_or_deep_nesting_closes_4400():
+    """The sockets read JSON with the HTTP API's caps (``hub.json_input``): a lone surrogate
+    could not be stored, a deep nesting exhausts the recursion; neither reaches the services."""
+    endpoint, _, token, _ = await sync_to_async(_setup)()
+    for frame in (
+        json.dumps({"type": "message", "text": "hi \ud800", "client_id": "s"}),
+        '{"type": "message", "text": "hi", "x": ' + "[" * 900 + "]" * 900 + "}",
+    ):
+        ws = await socket(endpoint)
+        await hello(ws, token)
+        await ws.send_to(text_data=frame)
+        assert await closed_with(ws) == CLOSE_BAD_REQUEST
+    assert await sync_to_async(Message.objects.filter(kind="message").exists)() is False

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from crm.identities import InvalidIdentity, normalise
 from crm.models import Company, Contact, Identity
+from hub.api.fields import WindowDateTimeField, received_latest
 from hub.models import (
     BusinessHours,
     Channel,
@@ -55,6 +56,12 @@ class IdentitySerializer(serializers.ModelSerializer):
         validators = []
 
     def validate(self, attrs):
+        # A partial update (PATCH of a contact) does not require the fields: an identity does.
+        missing = [name for name in ("kind", "value") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: [self.fields[name].error_messages["required"]] for name in missing}
+            )
         try:
             attrs["value"] = normalise(attrs["kind"], attrs["value"])
         except InvalidIdentity as exc:
@@ -283,7 +290,12 @@ def attachment_representation(attachment, request) -> dict:
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     conversation = _id("conversation_id")
-    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    direction = serializers.ChoiceField(
+        choices=Message.Direction.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="`in` or `out` for a message; empty for a note or an event (`kind`).",
+    )
     kind = serializers.ChoiceField(choices=Message.Kind.choices, read_only=True)
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
     endpoint = _id("endpoint_id")
@@ -398,7 +410,7 @@ class MergeSerializer(serializers.Serializer):
 
 
 class SnoozeSerializer(serializers.Serializer):
-    until = serializers.DateTimeField()
+    until = WindowDateTimeField()
 
 
 class FieldsFromArguments:
@@ -480,7 +492,14 @@ class InboundSerializer(FieldsFromArguments, serializers.Serializer):
     provider_message_id = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=255
     )
-    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    received_at = WindowDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        latest=received_latest,
+        help_text="When the message was sent: from 1970 to at most a day ahead of the hub's "
+        "clock. Empty: now.",
+    )
     metadata = serializers.JSONField(required=False, default=dict)
 
     def validate_metadata(self, value):
@@ -668,8 +687,8 @@ class SlaReportQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(
         choices=["channel", "team", "agent", "day"], default="channel"
     )
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    since = WindowDateTimeField(required=False)
+    until = WindowDateTimeField(required=False)
 
     def validate(self, attrs):
         from datetime import timedelta

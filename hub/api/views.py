@@ -18,6 +18,7 @@ from crm import services as crm_services
 from crm.models import Contact
 from hub import selectors, services
 from hub.api import serializers as s
+from hub.api.fields import WindowDateTimeFilter
 from hub.api.pagination import (
     ConversationCursorPagination,
     PerTeamMerge,
@@ -66,7 +67,7 @@ class ConversationFilter(django_filters.FilterSet):
     assignee = django_filters.CharFilter(
         method="filter_assignee", help_text="A user id, `me`, or `none` for unassigned."
     )
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = WindowDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Conversation

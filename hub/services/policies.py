@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hub import adapters, config_cache
-from hub.business_hours import Schedule
+from hub.business_hours import InvalidSchedule, Schedule
 from hub.models import BusinessHours, Conversation, TtlPolicy
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,17 @@ def _schedule_for(team_id: int) -> Schedule | None:
         hours = BusinessHours.objects.filter(team_id=team_id).prefetch_related("holidays").first()
         if hours is None:
             return None
-        return Schedule.from_config(
-            hours.time_zone, hours.weekly, holidays=[h.date for h in hours.holidays.all()]
-        )
+        try:
+            return Schedule.from_config(
+                hours.time_zone, hours.weekly, holidays=[h.date for h in hours.holidays.all()]
+            )
+        except InvalidSchedule as exc:
+            # Stored before schedules were validated, or edited in the database: the clock
+            # runs 24/7 rather than failing every ingest of the team (and quarantining mail).
+            logger.warning(
+                "business hours of team %s not usable (%s): the clock runs 24/7", team_id, exc
+            )
+            return None
 
     return config_cache.cached(f"schedule:{team_id}", load)
 
