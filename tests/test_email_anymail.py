@@ -1,4 +1,4 @@
-"""Every captured Anymail inbound request (corpora/anymail/<esp>/*.json) replayed through our
+"""Every captured Anymail inbound request (tests/data/anymail/<esp>/*.json) replayed through our
 URLs with the Anymail settings that were in effect: authentication is Anymail's (basic auth and
 each ESP's signature), and what it accepts lands in the right mailbox and conversation, or is
 quarantined with a reason; what it rejects is rejected the same way as upstream.
@@ -26,9 +26,7 @@ from django.test import override_settings
 from channels_email.models import QuarantinedEmail
 from hub.models import Message
 from tests.anymail_replay import replay, settings_of
-from tests.email_corpus import ANYMAIL_DIR, anymail_captures, load_json, needs_corpora
-
-pytestmark = needs_corpora
+from tests.email_corpus import ANYMAIL_DIR, anymail_captures, load_json
 
 MAILBOXES = [
     "test@inbound.example.com",
