@@ -276,6 +276,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
 ANYMAIL = {
     key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
+if "WEBHOOK_SECRET" not in ANYMAIL and (VAR_DIR / "anymail-webhook-secret").exists():
+    # The demo's secret, generated once by bootstrap_hub (`make run`) when none is set; read by
+    # every process (web, worker, beat). ANYMAIL_WEBHOOK_SECRET in the environment wins.
+    ANYMAIL["WEBHOOK_SECRET"] = (VAR_DIR / "anymail-webhook-secret").read_text().strip()
 
 # --- Email channel (channels_email) --------------------------------------------------------------
 # Inbound through Anymail's own webhook URLs (/anymail/<esp>/inbound/) with its webhook

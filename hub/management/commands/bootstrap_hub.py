@@ -44,3 +44,22 @@ class Command(BaseCommand):
             )
         if credentials_file.exists():
             self.stdout.write(f"Demo admin ({credentials_file}):\n{credentials_file.read_text()}")
+        self._webhook_secret()
+
+    def _webhook_secret(self) -> None:
+        """Inbound email webhooks refuse every request without a basic-auth secret: the demo
+        gets a random one, kept under var/ (config/settings.py reads it when
+        ANYMAIL_WEBHOOK_SECRET is unset). A secret the deployer set is left alone, unprinted."""
+        secret_file = settings.VAR_DIR / "anymail-webhook-secret"
+        configured = (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET")
+        generated = secret_file.read_text().strip() if secret_file.exists() else None
+        if configured and configured != generated:
+            return
+        if not generated:
+            secret_file.write_text(f"hub:{secrets.token_urlsafe(24)}\n")
+            secret_file.chmod(0o600)
+        secret = secret_file.read_text().strip()
+        self.stdout.write(
+            f"Inbound email webhooks ({secret_file}): basic auth {secret}, e.g.\n"
+            f"  https://{secret}@<this hub's host>/anymail/postmark/inbound/\n"
+        )
