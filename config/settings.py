@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served locally (no CDN)
     "anymail",
+    "axes",  # login throttling (AXES_* below)
     "channels",
     "crm",
     "hub",
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.middleware.TransientDatabaseErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -216,6 +219,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes) on every login form that authenticates with the request (the
+# agent UI's /app/login/ and the admin's): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one client address, that pair is refused (429, "too many failed login
+# attempts") for AXES_COOLOFF_TIME, whatever the password; a success before the limit resets the
+# count. Attempts are kept in the database (admin -> Axes). The API's token auth is not a login.
+# The client address is REMOTE_ADDR: behind a reverse proxy, uvicorn (--proxy-headers, in the
+# Procfile) sets it from X-Forwarded-For only for proxies listed in FORWARDED_ALLOW_IPS
+# (default 127.0.0.1), so a client cannot pick its own address. Unlock: manage.py axes_reset.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("HUB_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("HUB_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "inbox/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "inbox:login"
 LOGIN_REDIRECT_URL = "inbox:inbox"
 LOGOUT_REDIRECT_URL = "inbox:login"
