@@ -7,6 +7,7 @@ secret once for the demo."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import subprocess
@@ -126,6 +127,17 @@ def test_bootstrap_generates_the_demo_webhook_secret_once(settings, tmp_path, ca
     assert (tmp_path / "anymail-webhook-secret").read_text().strip() == secret
     assert secret in capsys.readouterr().out
     assert (tmp_path / "anymail-webhook-secret").stat().st_mode & 0o077 == 0
+
+
+def test_make_run_makes_the_secret_before_migrate_runs_the_checks(settings, tmp_path):
+    """`make run` generates it first (no database needed), so no process starts without it."""
+    settings.VAR_DIR = tmp_path
+    settings.ANYMAIL = {}
+    call_command("bootstrap_hub", "--webhook-secret-only", stdout=io.StringIO())
+    assert (tmp_path / "anymail-webhook-secret").read_text().startswith("hub:")
+    makefile = (ROOT / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1]
+    assert run.index("bootstrap_hub --webhook-secret-only") < run.index("manage.py migrate")
 
 
 def test_bootstrap_leaves_a_configured_secret_alone(settings, tmp_path, capsys):
