@@ -1,5 +1,6 @@
 """The README's "Try it" snippet, run as written (bash, curl, python3) against a live hub with
-the demo set-up `make run` makes: no literal ids to fill in, every step answers."""
+the demo set-up `make run` makes: no literal ids to fill in, every step answers. And its Security
+section, which says what a deployer must set."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def test_the_snippet_runs_as_written(live_server, settings, tmp_path):
     assert texts == ["Ciao, perché il mio ordine è in ritardo?", "Ciao Mario, controllo subito."]
     reply = Message.objects.get(direction="out")
     assert reply.endpoint.channel == "api" and reply.delivery_status == "sent"
+
+
+def test_the_security_section_says_what_a_deployer_must_set():
+    section = README.read_text().split("\n## Security\n", 1)[1].split("\n## ", 1)[0]
+    for setting in (
+        "SECRET_KEY",
+        "ANYMAIL_WEBHOOK_SECRET",
+        "TWILIO_AUTH_TOKEN",
+        "ALLOWED_HOSTS",
+        "HUB_PUBLIC_URL",
+        "X-Forwarded-Proto",
+        "FORWARDED_ALLOW_IPS",
+        "SECURE_COOKIES",
+    ):
+        assert setting in section, setting
+    for door in ("Token", "X-Twilio-Signature", "Basic auth", "visitor token", "django-axes"):
+        assert door in section, door
