@@ -235,6 +235,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("HUB_LOGIN_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("HUB_LOGIN_LOCKOUT_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, with address and user agent (admin)
 AXES_LOCKOUT_TEMPLATE = "inbox/locked_out.html"
 AXES_VERBOSE = False
 LOGIN_URL = "inbox:login"
