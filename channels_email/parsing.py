@@ -46,6 +46,31 @@ _CHARSET_ALIASES = {
 }
 # Declared as one of these but valid multi-byte UTF-8: it is UTF-8 (a common mislabel).
 _LATIN_LABELS = {"ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"}
+# The WHATWG Encoding Standard decodes every one of these labels as windows-1252, as mail
+# clients and browsers do: text declared ISO-8859-1 that carries bytes 0x80-0x9F means "€",
+# curly quotes, "…" there, never the C1 control characters ISO-8859-1 would give.
+_WINDOWS_1252_LABELS = {
+    "ascii",
+    "us-ascii",
+    "iso-8859-1",
+    "latin-1",
+    "latin1",
+    "l1",
+    "cp819",
+    "iso8859-1",
+    "iso_8859-1",
+    "ibm819",
+    "windows-1252",
+    "cp1252",
+    "x-cp1252",
+}
+# C1 control characters (what ISO-8859-1 makes of 0x80-0x9F) as windows-1252 reads those bytes;
+# the five bytes windows-1252 leaves undefined stay themselves (as in the WHATWG decoder).
+_C1_AS_1252 = {
+    code: bytes([code]).decode("windows-1252", errors="ignore") or chr(code)
+    for code in range(0x80, 0xA0)
+}
+_C1 = re.compile("[\x80-\x9f]")
 
 AUTO_REPLY_PRECEDENCE = {"bulk", "junk", "auto_reply", "auto-reply"}
 _AUTO_SUBJECT = re.compile(
@@ -138,10 +163,20 @@ class ParsedEmail:
     auto_reply_reason: str = ""
     reports: list[DeliveryReport] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    # Text parts decoded with another codec than they declared: {"type", "declared", "used"}.
+    charsets: list[dict[str, str]] = field(default_factory=list)
+    # Parts of a delivery report (the status part, the returned message or its headers): what
+    # the report is about, not files the person sent.
+    report_parts: list[EmailPart] = field(default_factory=list)
 
     @property
     def is_auto_reply(self) -> bool:
-        return bool(self.auto_reply_reason)
+        return bool(self.auto_reply_reason) and not self.is_bounce
+
+    @property
+    def is_bounce(self) -> bool:
+        """A delivery failure report (a DSN, or a mail server's plain-text bounce)."""
+        return bool(self.reports)
 
     @property
     def thread_references(self) -> list[str]:
@@ -182,6 +217,8 @@ def parse_message(message: Message) -> ParsedEmail:
     parsed.in_reply_to = _msgids(_header(message, "In-Reply-To"))
     parsed.references = _msgids(_header(message, "References"))[-100:]
     _walk_body(message, parsed)
+    if not parsed.reports:
+        parsed.reports = _plain_text_bounce(parsed)
     parsed.auto_reply_reason = _auto_reply_reason(message, parsed)
     if not parsed.from_address:
         raise UnreadableEmail(
@@ -223,7 +260,7 @@ def _decode_words(value: str) -> str:
 def _decoded_header(message: Message, name: str) -> str:
     value = _header(message, name)
     value = _decode_words(value) if "=?" in value else value
-    return re.sub(r"\s+", " ", value.replace("\x00", "")).strip()
+    return re.sub(r"\s+", " ", fix_c1(value.replace("\x00", ""))).strip()
 
 
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
@@ -235,7 +272,7 @@ def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     result = []
     for display, address in getaddresses(values):
         # No control characters (a NUL in a name would make the database refuse the email).
-        display, address = clean_text(display), clean_text(address).strip("<>").strip()
+        display, address = fix_c1(clean_text(display)), clean_text(address).strip("<>").strip()
         if "@" in address:
             result.append((display, address))
     return result
@@ -282,6 +319,11 @@ def _date(message: Message) -> datetime | None:
 
 def decode_payload(part: Message) -> str:
     """The text of a text part, whatever its charset claims."""
+    return _decoded_part(part)[0]
+
+
+def _decoded_part(part: Message) -> tuple[str, str]:
+    """``(text, codec used)`` of a text part; the codec is "" when nothing was decoded."""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -289,16 +331,29 @@ def decode_payload(part: Message) -> str:
     if payload is None:
         payload = part.get_payload()
         if isinstance(payload, str):
-            return payload
-        return ""
-    return decode_bytes(payload, part.get_content_charset())
+            return payload, ""
+        return "", ""
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return decode_text(payload, charset)
 
 
 def decode_bytes(payload: bytes, charset: str | None) -> str:
+    return decode_text(payload, charset)[0]
+
+
+def decode_text(payload: bytes, charset: str | None) -> tuple[str, str]:
+    """``(text, codec used)``: the declared charset (ISO-8859-1 and ASCII read as windows-1252,
+    the WHATWG way), UTF-8 when the bytes are UTF-8 whatever the label, then windows-1252, and
+    as a last resort windows-1252 with the undecodable bytes replaced (``"...+replace"``)."""
     label = (charset or "").strip().strip('"').lower()
     label = _CHARSET_ALIASES.get(label, label)
     candidates = []
-    if label:
+    if label in _WINDOWS_1252_LABELS:
+        candidates.append("windows-1252")
+    elif label:
         try:
             codecs.lookup(label)
             candidates.append(label)
@@ -309,15 +364,31 @@ def decode_bytes(payload: bytes, charset: str | None) -> str:
         try:
             text = payload.decode("utf-8")
             if not text.isascii() or not candidates:
-                return text
+                return text, "utf-8"
         except UnicodeDecodeError:
             pass
     for candidate in [*candidates, "utf-8"]:
+        if candidate == "windows-1252":
+            return _windows_1252(payload), candidate
         try:
-            return payload.decode(candidate)
+            return payload.decode(candidate), candidate
         except (UnicodeDecodeError, LookupError):
             continue
-    return payload.decode("windows-1252", errors="replace")
+    if candidates:
+        # A multi-byte charset with a few bad bytes: keep the rest readable in that charset.
+        return payload.decode(candidates[0], errors="replace"), f"{candidates[0]}+replace"
+    return _windows_1252(payload), "windows-1252"
+
+
+def _windows_1252(payload: bytes) -> str:
+    """windows-1252 as the WHATWG decoder reads it: its five undefined bytes stay themselves."""
+    return payload.decode("latin-1").translate(_C1_AS_1252)
+
+
+def fix_c1(text: str) -> str:
+    """Text that was decoded as ISO-8859-1 (an RFC 2047 header word, say) with bytes 0x80-0x9F
+    in it, read as windows-1252 instead ("\x80" is "€")."""
+    return text.translate(_C1_AS_1252) if _C1.search(text) else text
 
 
 def _filename(part: Message) -> str:
@@ -335,9 +406,13 @@ def _filename(part: Message) -> str:
     return _decode_words(str(name)).strip() if name else ""
 
 
+_REPORT_PART_TYPES = {"message/delivery-status", "message/rfc822", "text/rfc822-headers"}
+
+
 def _walk_body(message: Message, parsed: ParsedEmail) -> None:
     texts: list[str] = []
     htmls: list[str] = []
+    report = _is_delivery_report(message)
     for part in _leaf_parts(message):
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
@@ -345,7 +420,10 @@ def _walk_body(message: Message, parsed: ParsedEmail) -> None:
         # Like the stdlib's get_body(): a text part not marked as an attachment is body text,
         # even with a file name.
         if ctype in ("text/plain", "text/html") and disposition != "attachment":
-            content = decode_payload(part)
+            content, used = _decoded_part(part)
+            declared = (part.get_param("charset") or "") if used else ""
+            if used and str(declared).strip('"').lower() not in ("", used):
+                parsed.charsets.append({"type": ctype, "declared": str(declared), "used": used})
             (texts if ctype == "text/plain" else htmls).append(content)
             continue
         if ctype == "message/delivery-status":
@@ -357,7 +435,8 @@ def _walk_body(message: Message, parsed: ParsedEmail) -> None:
             parsed.defects.append(f"undecodable part {ctype}")
             continue
         content_id = _first_msgid(_header(part, "Content-ID"))
-        parsed.parts.append(
+        is_report = report and ctype in _REPORT_PART_TYPES
+        (parsed.report_parts if is_report else parsed.parts).append(
             EmailPart(
                 filename=filename or _default_name(ctype),
                 content_type=sniffing.sniff(content, ctype, filename),
@@ -387,8 +466,40 @@ def _leaf_parts(message: Message):
             except Exception:
                 children = [p for p in part.get_payload() if isinstance(p, Message)]
             stack = children + stack
+        elif ctype.startswith("multipart/"):
+            # Declared multipart but its boundary is missing or wrong: the parser left the body
+            # as one string. Find the boundary the body really uses, or read it as text.
+            stack = [_recovered_multipart(part), *stack]
         else:
             yield part
+
+
+_BOUNDARY_LINE = re.compile(r"^--(\S{1,70}?)(?:--)?[ \t]*\r?$", re.M)
+
+
+def _recovered_multipart(part: Message) -> Message:
+    """A multipart part whose body the parser could not split (no ``boundary`` parameter, or
+    one the body never uses), parsed again with the boundary its first delimiter line names;
+    without one, its body as a text/plain part (its own part headers, if it starts with some)."""
+    try:
+        raw = part.get_payload(decode=True) or b""
+    except Exception:
+        raw = b""
+    body = raw.decode("ascii", "surrogateescape")
+    match = _BOUNDARY_LINE.search(body)
+    if match:
+        boundary = match.group(1).replace('"', "")
+        head = f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\r\n\r\n'
+        recovered = BytesParser(policy=PARSE_POLICY).parsebytes(head.encode() + raw)
+        if recovered.is_multipart():
+            return recovered
+    as_part = BytesParser(policy=PARSE_POLICY).parsebytes(raw)
+    if as_part.get_content_type().startswith("multipart/") or not len(as_part.keys()):
+        plain = BytesParser(policy=PARSE_POLICY).parsebytes(
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + raw
+        )
+        return plain
+    return as_part
 
 
 def _part_bytes(part: Message) -> bytes | None:
@@ -465,6 +576,71 @@ def _original_message_id(message: Message) -> str:
             if match:
                 return _first_msgid(match.group(1))
     return ""
+
+
+def _is_delivery_report(message: Message) -> bool:
+    return (
+        message.get_content_type() == "multipart/report"
+        and (message.get_param("report-type") or "").lower() == "delivery-status"
+    )
+
+
+_BOUNCE_PHRASES = re.compile(
+    r"failed permanently|permanent(?:ly)? (?:error|failure)|could not be delivered|"
+    r"couldn't be delivered|undeliverable|delivery (?:has )?failed|delivery to the following|"
+    r"user unknown|no such user|does not exist|mailbox (?:is )?(?:full|unavailable)|"
+    r"recipient address rejected|non (?:è|e') stato possibile recapitare|impossibile recapitare|"
+    r"messaggio non recapitato|mancato recapito",
+    re.I,
+)
+_TEMPORARY = re.compile(
+    r"temporar|will (?:retry|keep trying|try again)|still trying|warning only|delayed|"
+    r"not yet been delivered|\b4\.\d{1,3}\.\d{1,3}\b|ritenter|riprover|temporane",
+    re.I,
+)
+# Where the returned original starts: a marker line or the first header of the original.
+_RETURNED_ORIGINAL = re.compile(
+    r"^\s*[-_=*]*\s*(?:original message|messaggio originale|[\w ]*message follows|"
+    r"[\w ]*copy of the (?:original )?message)|^(?:Received|Return-Path|From|Message-ID|"
+    r"DKIM-Signature|MIME-Version|Date|Subject|To|X-[\w-]+):\s",
+    re.I,
+)
+_ADDRESS_IN_TEXT = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_MESSAGE_ID_LINE = re.compile(r"^Message-ID:\s*<([^<>\s]+)>", re.I | re.M)
+
+
+def _plain_text_bounce(parsed: ParsedEmail) -> list[DeliveryReport]:
+    """A mail server's bounce written as plain text (no DSN part): sent by MAILER-DAEMON or
+    postmaster and saying delivery failed. The failed recipients are the addresses named
+    before the returned original starts; it is soft (delayed) when its words or its status
+    code say the failure is temporary, hard otherwise."""
+    if not _BOUNCE_SENDERS.match(parsed.from_address or ""):
+        return []
+    intro: list[str] = []
+    for line in parsed.text.splitlines()[:60]:
+        if _RETURNED_ORIGINAL.match(line):
+            break
+        intro.append(line)
+    head = "\n".join(intro)
+    if not _BOUNCE_PHRASES.search(head):
+        return []
+    status = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", head)
+    soft = bool(_TEMPORARY.search(head)) and not (status and status.group(1).startswith("5"))
+    returned = _MESSAGE_ID_LINE.search(parsed.text)
+    original = returned.group(1) if returned else (parsed.in_reply_to or [""])[0]
+    recipients: dict[str, None] = {}
+    for address in _ADDRESS_IN_TEXT.findall(head):
+        recipients.setdefault(address.strip(".'"), None)
+    return [
+        DeliveryReport(
+            recipient=address,
+            action="delayed" if soft else "failed",
+            status=status.group(1) if status else ("4.0.0" if soft else "5.0.0"),
+            diagnostic=re.sub(r"\s+", " ", head).strip()[:400],
+            original_message_id=original,
+        )
+        for address in list(recipients)[:5]
+    ]
 
 
 def _auto_reply_reason(message: Message, parsed: ParsedEmail) -> str:

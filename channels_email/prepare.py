@@ -14,7 +14,7 @@ from email.message import Message as MimeMessage
 from typing import Any
 
 from channels_email.parsing import ParsedEmail, UnreadableEmail, parse_bytes
-from channels_email.quotes import split_html_reply, split_reply
+from channels_email.quotes import forwarded_message, split_html_reply, split_reply
 
 
 @dataclass
@@ -88,7 +88,15 @@ def email_content(parsed: ParsedEmail, max_chars: int) -> EmailContent:
     if parts.signature:
         meta["signature"] = parts.signature[:2000]
     if parts.is_forward:
-        meta["forwarded"] = True
+        # The note above a forwarded message is what the person wrote; the forwarded message is
+        # kept beside it (the timeline shows it folded, the search reads its text). A forward
+        # with no note shows the forwarded message itself.
+        forwarded = forwarded_message(parts.forwarded or visible)
+        forwarded = {key: value[:500] for key, value in forwarded.items() if key != "text"} | {
+            "text": forwarded.get("text", "")[:max_chars],
+            "with_note": bool(parts.forwarded),
+        }
+        meta["forwarded"] = forwarded
     if parsed.auto_reply_reason:
         meta["auto_reply"] = parsed.auto_reply_reason
     if parsed.defects:

@@ -131,6 +131,9 @@ class ReplyParts:
     without_quotes: str
     quoted: str
     is_forward: bool = False
+    # The forwarded message (from its "Forwarded message" line on) when the person wrote a note
+    # above it: the note is ``visible``, this is kept apart (see :func:`forwarded_message`).
+    forwarded: str = ""
 
     @property
     def has_quote(self) -> bool:
@@ -142,6 +145,9 @@ def split_reply(text: str) -> ReplyParts:
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     lines = _preprocess(text.split("\n"))
     markers = _mark(lines)
+    forward_at = _forward_start(markers)
+    if forward_at and any(line.strip() for line in lines[:forward_at] if line != QUOTE_SENTINEL):
+        return _note_and_forward(lines, forward_at)
     kept, is_forward = _cut_quotation(lines, markers)
     kept_lines = [lines[i] for i in kept]
     quoted_lines = [lines[i] for i in range(len(lines)) if i not in set(kept)]
@@ -157,6 +163,68 @@ def split_reply(text: str) -> ReplyParts:
         quoted=_strip_blank_edges([ln for ln in quoted_lines if ln != QUOTE_SENTINEL]),
         is_forward=is_forward,
     )
+
+
+def _forward_start(marks: str) -> int | None:
+    """The line where a forwarded message starts, when the first marker that is not text is a
+    forward marker ("---------- Forwarded message ---------", "Inizio messaggio inoltrato:")."""
+    first = _next_non_empty(marks.replace("t", "e"), 0)
+    return first if first < len(marks) and marks[first] == "f" else None
+
+
+def _note_and_forward(lines: list[str], forward_at: int) -> ReplyParts:
+    """A note written above a forwarded message: the note is what the person wrote."""
+    note = [line for line in lines[:forward_at] if line != QUOTE_SENTINEL]
+    sig_start = _signature_start(note)
+    forwarded = _strip_blank_edges([ln for ln in lines[forward_at:] if ln != QUOTE_SENTINEL])
+    return ReplyParts(
+        visible=_strip_blank_edges([line.rstrip() for line in note[:sig_start]]),
+        signature=_strip_blank_edges(note[sig_start:]),
+        without_quotes=_strip_blank_edges(note),
+        quoted="",
+        is_forward=True,
+        forwarded=forwarded,
+    )
+
+
+_FORWARD_FIELDS = {
+    "from": "from da von de van fra fr\u00e5n od \u043e\u0442",
+    "date": "sent date inviato data gesendet datum envoy\u00e9 enviado fecha verzonden sendt "
+    "skickat wys\u0142ano \u043e\u0442\u043f\u0440\u0430\u0432\u043b\u0435\u043d\u043e "
+    "\u0434\u0430\u0442\u0430",
+    "subject": "subject oggetto betreff objet asunto onderwerp emne \u00e4mne temat "
+    "\u0442\u0435\u043c\u0430",
+    "to": "to a an \u00e0 para aan til till do \u043a\u043e\u043c\u0443",
+    "cc": "cc \u043a\u043e\u043f\u0438\u044f",
+}
+_FORWARD_FIELD_OF = {key: name for name, keys in _FORWARD_FIELDS.items() for key in keys.split()}
+
+
+def forwarded_message(text: str) -> dict[str, str]:
+    """The parts of a forwarded message as a mail client writes it inline: ``from``, ``date``,
+    ``subject``, ``to``, ``cc`` (those found in its header block) and ``text`` (its body)."""
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    index = 0
+    while index < len(lines) and (not lines[index].strip() or _FORWARD.match(lines[index])):
+        index += 1
+    fields: dict[str, str] = {}
+    field = ""
+    while index < len(lines) and lines[index].strip():
+        line = lines[index]
+        match = _HEADER_LINE.match(line) if len(line) < _MAX_HEADER_LINE else None
+        name = _FORWARD_FIELD_OF.get(match.group("key").lower()) if match else None
+        if match and name:
+            field = name
+            fields.setdefault(field, line[match.end() :].strip(" *"))
+        elif field and not fields.get("text"):
+            fields[field] = f"{fields[field]} {line.strip()}".strip()  # a wrapped value
+        else:
+            break
+        index += 1
+    if not fields:
+        return {"text": _strip_blank_edges(lines)}
+    fields["text"] = _strip_blank_edges(lines[index:])
+    return fields
 
 
 def split_html_reply(html: str) -> ReplyParts:

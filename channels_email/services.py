@@ -184,7 +184,7 @@ class _Email:
 
     inbound: InboundMessage
     skipped: list[dict]
-    hard_bounces: list
+    reports: list  # a bounce's per-recipient delivery reports
     raw: bytes
     source: str
     recipient: str
@@ -193,7 +193,7 @@ class _Email:
     @property
     def plain(self) -> bool:
         """Nothing but the hub's ingest to do: the message can be written with others."""
-        return not (self.skipped or self.hard_bounces)
+        return not (self.skipped or self.reports)
 
 
 def _ready(
@@ -374,8 +374,18 @@ def _email(
         meta["attachments_skipped"] = skipped
     if parsed.reports:
         meta["delivery_reports"] = [vars(report) for report in parsed.reports]
-    if not (visible or html or attachments):
-        visible = parsed.subject or "(empty email)"
+        meta["bounce"] = _bounce_summary(parsed)
+        if not _setting("KEEP_RAW"):
+            # The report's own parts are in the raw message when it is kept; else keep them
+            # here, so nothing the provider sent is lost.
+            attachments += [_attachment(part) for part in parsed.report_parts]
+    elif parsed.report_parts:  # not a bounce after all: its parts are attachments
+        attachments += [_attachment(part) for part in parsed.report_parts]
+    if parsed.charsets:
+        meta["charsets"] = parsed.charsets[:10]
+    empty = not (visible or attachments)
+    if empty:
+        # Nothing written: the timeline says so ("no text"); the subject is never the text.
         meta["empty_body"] = True
     if _setting("KEEP_RAW"):
         meta["raw"] = _store_raw(raw)
@@ -394,12 +404,33 @@ def _email(
         conversation_ref=parsed.subject_ref,
         references=parsed.thread_references,
         is_auto_reply=parsed.is_auto_reply,
+        is_bounce=parsed.is_bounce,
         is_historical=historical,
         participants=_other_recipients(parsed, mailboxes),
+        allow_empty=empty,
         metadata={"email": meta},
     )
-    hard_bounces = [report for report in parsed.reports if report.is_hard_bounce]
-    return _Email(inbound, skipped, hard_bounces, raw, source, recipient, listing)
+    return _Email(inbound, skipped, list(parsed.reports), raw, source, recipient, listing)
+
+
+def _bounce_summary(parsed: ParsedEmail) -> dict[str, Any]:
+    """What the timeline shows of a bounce: each failed recipient, hard or soft, and why."""
+    return {
+        "recipients": [
+            {
+                "address": report.recipient[:320],
+                "status": report.status[:20],
+                "action": report.action[:20],
+                "hard": report.is_hard_bounce,
+                "diagnostic": report.diagnostic[:400],
+            }
+            for report in parsed.reports[:20]
+        ],
+        "original_message_id": next(
+            (r.original_message_id for r in parsed.reports if r.original_message_id), ""
+        ),
+        "report_parts": [part.filename for part in parsed.report_parts],
+    }
 
 
 def _store_one(email: _Email) -> EmailOutcome:
@@ -430,8 +461,8 @@ def _stored(email: _Email, outcome: IngestOutcome) -> EmailOutcome:
             text=f"Attachments not stored: {names}. They are in the original message.",
             metadata={"message_id": message.pk, "attachments": email.skipped},
         )
-    for report in email.hard_bounces:
-        _apply_bounce_report(report)
+    for report in email.reports:
+        _apply_bounce_report(report, message)
     return EmailOutcome("ingested", message=message)
 
 
@@ -529,15 +560,17 @@ def _attachments(parsed: ParsedEmail) -> tuple[list[InboundAttachment], list[dic
                 }
             )
             continue
-        kept.append(
-            InboundAttachment(
-                filename=part.filename,
-                content_type=part.content_type,
-                content=part.content,
-                content_id=part.content_id,
-            )
-        )
+        kept.append(_attachment(part))
     return kept, skipped
+
+
+def _attachment(part) -> InboundAttachment:
+    return InboundAttachment(
+        filename=part.filename,
+        content_type=part.content_type,
+        content=part.content,
+        content_id=part.content_id,
+    )
 
 
 def _store_raw(raw: bytes) -> dict[str, Any]:
@@ -660,26 +693,44 @@ def _identity_for(address: str | None, fallback: Identity | None) -> Identity | 
     return fallback
 
 
-def _apply_bounce_report(report) -> None:
-    """A DSN hard bounce for one of our sent emails: the address is undeliverable."""
-    sent = (
-        Message.objects.filter(
-            provider_message_id=report.original_message_id,
-            direction=Message.Direction.OUTBOUND,
-            channel=Channel.EMAIL,
+def _apply_bounce_report(report, bounce: Message) -> None:
+    """One recipient of a bounce. Hard (a permanent failure): the sent email it reports on is
+    failed and the address undeliverable. Soft (delayed, a temporary failure): noted on the
+    timeline, the address stays usable."""
+    sent = None
+    if report.original_message_id:
+        sent = (
+            Message.objects.filter(
+                provider_message_id=report.original_message_id,
+                direction=Message.Direction.OUTBOUND,
+                channel=Channel.EMAIL,
+            )
+            .select_related("conversation", "endpoint", "recipient_identity")
+            .first()
         )
-        .select_related("conversation", "endpoint", "recipient_identity")
-        .first()
-    )
-    if sent is None:
+    identity = _identity_for(report.recipient, sent.recipient_identity if sent else None)
+    conversation = sent.conversation if sent is not None else bounce.conversation
+    diagnostic = report.diagnostic or "no diagnostic"
+    if not report.is_hard_bounce:
+        record_event(
+            conversation,
+            "email_soft_bounce",
+            text=f"Delivery to {report.recipient} delayed ({report.status}): {diagnostic}"[:2000],
+            metadata={
+                "identity_id": identity.pk if identity else None,
+                "address": report.recipient[:320],
+                "status": report.status[:20],
+                "bounce_id": bounce.pk,
+            },
+        )
         return
-    identity = _identity_for(report.recipient, sent.recipient_identity)
-    reason = f"hard bounce {report.status}: {report.diagnostic or 'no diagnostic'}"
-    update_delivery_status(
-        sent.endpoint, sent.provider_message_id, Message.DeliveryStatus.FAILED, error=reason
-    )
+    reason = f"hard bounce {report.status}: {diagnostic}"
+    if sent is not None:
+        update_delivery_status(
+            sent.endpoint, sent.provider_message_id, Message.DeliveryStatus.FAILED, error=reason
+        )
     if identity is not None:
-        mark_undeliverable(identity, reason, conversation=sent.conversation)
+        mark_undeliverable(identity, reason, conversation=conversation)
 
 
 _TRACKING_STATUS = {

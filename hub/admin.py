@@ -205,7 +205,7 @@ class MessageAdmin(admin.ModelAdmin):
         "delivery_status",
         "occurred_at",
     ]
-    list_filter = ["kind", "direction", "channel", "delivery_status", "is_auto_reply"]
+    list_filter = ["kind", "direction", "channel", "delivery_status", "is_auto_reply", "is_bounce"]
     search_fields = ["provider_message_id", "sender_identity__value"]
     raw_id_fields = ["conversation", "sender_identity", "recipient_identity", "author", "endpoint"]
     readonly_fields = ["idempotency_key", "created_at", "updated_at"]

@@ -55,6 +55,9 @@ class InboundMessage:
     conversation_ref: int | None = None
     references: list[str] = field(default_factory=list)
     is_auto_reply: bool = False
+    # A delivery failure report (an email bounce): machine-written like an auto-reply, but its
+    # own kind (it says an address failed, not that someone is away).
+    is_bounce: bool = False
     # Imported history (e.g. ``import_mail`` of an old mailbox): stored in its place on the
     # timeline, but it neither reopens a conversation nor starts the TTL clock.
     is_historical: bool = False
@@ -62,6 +65,9 @@ class InboundMessage:
     # stored and shown, but it neither reopens a conversation nor starts the TTL clock.
     awaits_reply: bool = True
     pending_attachments: int = 0
+    # A message the person sent with nothing in it (an email with an empty body): stored with
+    # empty text rather than refused as empty. Channels whose messages can't be empty leave it.
+    allow_empty: bool = False
     # Resolved to identities in the ingest's transaction, before the sender, and listed in the
     # message's ``metadata["participants"]`` (role, address, identity and contact ids).
     participants: list[InboundParticipant] = field(default_factory=list)
@@ -75,4 +81,6 @@ class InboundMessage:
     @property
     def wants_answer(self) -> bool:
         """Whether the person now waits for a reply: what reopens and starts the clock."""
-        return self.awaits_reply and not (self.is_auto_reply or self.is_historical)
+        return self.awaits_reply and not (
+            self.is_auto_reply or self.is_bounce or self.is_historical
+        )

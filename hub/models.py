@@ -299,6 +299,8 @@ class Message(PreparedSave, models.Model):
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     is_auto_reply = models.BooleanField(default=False)
+    # A delivery failure report (e.g. an email bounce), not a message the person wrote.
+    is_bounce = models.BooleanField(default=False, db_default=False)
     metadata = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(
         default=timezone.now, help_text=_("When the message was sent or received.")

@@ -50,6 +50,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "provider_message_id": message.provider_message_id,
         "delivery_status": message.delivery_status,
         "is_auto_reply": message.is_auto_reply,
+        "is_bounce": message.is_bounce,
         "metadata": message.metadata,
         "occurred_at": _iso(message.occurred_at),
     }

@@ -145,6 +145,13 @@ def event_text(item: Message, users: dict[int, object]) -> str:
         return _("Merged into conversation #%(id)d") % {"id": meta["into"]}
     elif kind == "auto_reply_received":
         return _("Automatic reply received; the conversation stays resolved.")
+    elif kind == "bounce_received":
+        return _("Delivery failure report received; the conversation stays resolved.")
+    elif kind == "email_soft_bounce" and meta.get("address"):
+        return _("Delivery to %(address)s delayed (%(status)s); the address stays usable.") % {
+            "address": meta["address"],
+            "status": meta.get("status", ""),
+        }
     return item.text or kind.replace("_", " ")
 
 
@@ -187,6 +194,43 @@ def email_parts(item: Message) -> tuple[str, str]:
     if visible and rest.startswith(visible):
         rest = rest[len(visible) :].strip()
     return item.text, rest
+
+
+def _email_meta(item: Message) -> dict:
+    meta = item.metadata if isinstance(item.metadata, dict) else {}
+    email = meta.get("email")
+    return email if isinstance(email, dict) else {}
+
+
+def forwarded(item: Message) -> dict | None:
+    """The message an email forwards (``metadata["email"]["forwarded"]``: from, date, subject,
+    to, text, with_note), or None. Without a note the forwarded message is the text itself."""
+    found = _email_meta(item).get("forwarded")
+    if not isinstance(found, dict):
+        return None
+    return {
+        key: str(found.get(key) or "") for key in ("from", "date", "subject", "to", "cc", "text")
+    } | {"with_note": bool(found.get("with_note"))}
+
+
+def bounce(item: Message) -> list[dict] | None:
+    """The failed recipients of a bounce (address, status, hard), or None."""
+    if not item.is_bounce:
+        return None
+    found = _email_meta(item).get("bounce")
+    recipients = found.get("recipients") if isinstance(found, dict) else None
+    if not isinstance(recipients, list):
+        return []
+    return [
+        {
+            "address": str(entry.get("address", "")),
+            "status": str(entry.get("status", "")),
+            "hard": bool(entry.get("hard")),
+            "diagnostic": str(entry.get("diagnostic", "")),
+        }
+        for entry in recipients
+        if isinstance(entry, dict)
+    ]
 
 
 def also_to(item: Message) -> list[str]:

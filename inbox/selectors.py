@@ -101,7 +101,8 @@ def parse_filters(params, user) -> InboxFilters:
 def search_condition(q: str) -> Q:
     """Conversations of a contact whose name contains ``q`` or who has the address ``q`` (an
     email or phone number as the CRM stores it, exactly or its beginning), whose subject contains
-    it, or with a recent message or note containing it.
+    it, or with a recent message or note containing it (or an email forwarding a message that
+    contains it).
 
     Cost and limits (documented in the README): the matching contacts and messages are looked up
     first, at most ``SEARCH_MAX_MATCHES`` of each, so the inbox query then filters by id lists.
@@ -130,7 +131,9 @@ def search_condition(q: str) -> Q:
         texts = Message.objects.filter(
             pk__gt=newest - TEXT_SEARCH_WINDOW,
             kind__in=[Message.Kind.MESSAGE, Message.Kind.NOTE],
-            text__icontains=q,
+        ).filter(
+            # The message's text, or the message an email forwards (kept beside the note).
+            Q(text__icontains=q) | Q(metadata__email__forwarded__text__icontains=q)
         )
         conversation_ids = set(texts.values_list("conversation_id", flat=True)[:SEARCH_MAX_MATCHES])
         condition |= Q(pk__in=conversation_ids)

@@ -176,8 +176,13 @@ def _present_items(items: list[Message]) -> list[Message]:
             item.event_level = presenters.EVENT_LEVELS.get(item.event_type, "info")
         item.body_text, item.original_text = item.text, ""
         item.also_to = []
+        item.forwarded, item.bounce = None, None
         if item.channel == Channel.EMAIL and item.direction == Message.Direction.INBOUND:
             item.body_text, item.original_text = presenters.email_parts(item)
+            item.forwarded = presenters.forwarded(item)
+            if item.forwarded and item.forwarded["with_note"]:
+                item.original_text = ""  # the forwarded message is shown folded, on its own
+            item.bounce = presenters.bounce(item)
         if item.direction == Message.Direction.INBOUND:
             item.also_to = presenters.also_to(item)
         item.files = [

@@ -185,7 +185,8 @@ def test_a_dsn_hard_bounce_marks_the_recipient_undeliverable(support, on_commit)
         "--B--\r\n"
     ).encode()
     bounce = ingest(dsn).message
-    assert bounce.is_auto_reply and bounce.conversation_id == reply.conversation_id
+    assert bounce.is_bounce and not bounce.is_auto_reply
+    assert bounce.conversation_id == reply.conversation_id
     identity = Identity.objects.get(value="lucia@example.it")
     assert identity.undeliverable_at is not None and "5.1.1" in identity.undeliverable_reason
     reply.refresh_from_db()

@@ -67,8 +67,9 @@ def test_every_corpus_message_is_stored_or_quarantined(client, endpoint_for, mta
     message = Message.objects.get(pk=body["message_id"])
     assert message.conversation_id == body["conversation_id"]
     assert message.endpoint.address == MAILBOX and message.direction == "in"
-    assert message.text or message.attachments.exists()
     meta = message.metadata["email"]
+    # An email with nothing written in it has empty text (never its subject), and says so.
+    assert message.text or message.attachments.exists() or meta["empty_body"] is True
     assert meta["raw"]["size"] == len(raw)
     # Accented and non-Latin text round-trips exactly, as the stdlib decodes it (where it can:
     # on a mislabelled charset, e.g. UTF-8 declared as gb2312, we decode better than it does).
@@ -116,21 +117,26 @@ def test_non_latin_text_round_trips(client, endpoint_for, mta_token, name, fragm
 
 
 @pytest.mark.parametrize(
-    "name",
+    "name, bounce",
     [
-        "flanker__bounce_gmail-invalid-address.eml",
-        "flanker__bounce_zed.eml",
-        "flanker__complaints_aol.eml",
-        "flanker__disposition-notification.eml",
-        "msg_16.txt",
+        ("flanker__bounce_gmail-invalid-address.eml", True),
+        ("flanker__bounce_zed.eml", True),
+        ("msg_16.txt", True),
+        ("flanker__complaints_aol.eml", False),
+        ("flanker__disposition-notification.eml", False),
     ],
 )
-def test_bounces_and_reports_are_auto_replies(client, endpoint_for, mta_token, name):
+def test_bounces_are_their_own_kind_and_reports_auto_replies(
+    client, endpoint_for, mta_token, name, bounce
+):
     endpoint_for("email")
     path = next(p for p in FILES if p.name == name)
     body = post_raw(client, mta_token, path.read_bytes()).json()
     message = Message.objects.get(pk=body["message_id"])
-    assert message.is_auto_reply and message.metadata["email"]["auto_reply"]
+    assert message.metadata["email"]["auto_reply"]  # machine-written, whichever kind
+    assert message.is_bounce is bounce and message.is_auto_reply is not bounce
+    if bounce:
+        assert message.metadata["email"]["bounce"]["recipients"]
 
 
 def test_raw_endpoint_needs_a_token_with_the_permission(client, endpoint_for):

@@ -124,6 +124,7 @@ def _snapshot() -> dict:
             "metadata": _without_participant_ids(message.metadata),
             "occurred_at": _when(message.occurred_at),
             "is_auto_reply": message.is_auto_reply,
+            "is_bounce": message.is_bounce,
             "delivery_status": message.delivery_status,
             "references": refs.get(message.pk, []),
             "attachments": files.get(message.pk, []),

@@ -297,6 +297,9 @@ class MessageSerializer(serializers.Serializer):
     )
     delivery_error = serializers.CharField(read_only=True)
     is_auto_reply = serializers.BooleanField(read_only=True)
+    is_bounce = serializers.BooleanField(
+        read_only=True, help_text="A delivery failure report (an email bounce)."
+    )
     metadata = serializers.JSONField(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
     occurred_at = _when()
@@ -325,6 +328,7 @@ def message_representation(message: Message, request=None) -> dict:
         "delivery_status": _choice(message.delivery_status),
         "delivery_error": str(message.delivery_error),
         "is_auto_reply": bool(message.is_auto_reply),
+        "is_bounce": bool(message.is_bounce),
         "metadata": message.metadata,
         "attachments": [
             attachment_representation(item, request) for item in message.attachments.all()

@@ -355,7 +355,9 @@ class _Planner:
         if not created:
             if conversation.merged_into_id:
                 raise _NotPlanned  # followed by ``ingest``
-            if inbound.is_auto_reply and conversation.status == Conversation.Status.RESOLVED:
+            if (
+                inbound.is_auto_reply or inbound.is_bounce
+            ) and conversation.status == Conversation.Status.RESOLVED:
                 raise _NotPlanned  # ``ingest`` records it on the timeline
             same_contact = not new_person and _contact_key(conversation) == contact_key
             if same_contact and capabilities.threads_by_references:

@@ -175,7 +175,13 @@ def validate(inbound: InboundMessage) -> None:
     limit = settings.HUB["MAX_MESSAGE_CHARS"]
     if len(inbound.text or "") > limit or len(inbound.html or "") > limit * 4:
         raise InvalidInbound(f"Message longer than {limit} characters.", field="text")
-    if not (inbound.text or inbound.html or inbound.attachments or inbound.pending_attachments):
+    if not (
+        inbound.text
+        or inbound.html
+        or inbound.attachments
+        or inbound.pending_attachments
+        or inbound.allow_empty
+    ):
         raise InvalidInbound("An empty message (no text, HTML or attachment).", field="text")
 
 
@@ -279,7 +285,13 @@ def message_body(inbound: InboundMessage) -> tuple[str, str]:
     is visible."""
     html = sanitize_html(inbound.html)
     text = clean_text(inbound.text) or html_to_text(html)
-    if not (text or "<img" in html or inbound.attachments or inbound.pending_attachments):
+    if not (
+        text
+        or "<img" in html
+        or inbound.attachments
+        or inbound.pending_attachments
+        or inbound.allow_empty
+    ):
         raise InvalidInbound("An empty message (no visible text or attachment).", field="text")
     return text, html
 
@@ -308,6 +320,7 @@ def new_message(
         provider_message_id=inbound.provider_message_id,
         delivery_status=Message.DeliveryStatus.RECEIVED,
         is_auto_reply=inbound.is_auto_reply,
+        is_bounce=inbound.is_bounce,
         metadata=metadata,
         occurred_at=occurred_at,
     )
@@ -432,12 +445,19 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         realtime.publish(conversation, "conversation.updated", conv_data)
     webhooks.emit("message.created", msg_data)
     realtime.publish(conversation, "message.created", msg_data)
-    if inbound.is_auto_reply and conversation.status == Conversation.Status.RESOLVED:
-        record_event(
-            conversation,
-            "auto_reply_received",
-            text="Automatic reply received; the conversation stays resolved.",
-        )
+    if conversation.status == Conversation.Status.RESOLVED:
+        if inbound.is_bounce:
+            record_event(
+                conversation,
+                "bounce_received",
+                text="Delivery failure report received; the conversation stays resolved.",
+            )
+        elif inbound.is_auto_reply:
+            record_event(
+                conversation,
+                "auto_reply_received",
+                text="Automatic reply received; the conversation stays resolved.",
+            )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
 
