@@ -27,6 +27,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	@# The demo's email webhook secret first (var/anymail-webhook-secret, once), so that migrate
+	@# and every process read it (unless ANYMAIL_WEBHOOK_SECRET is set).
+	$(BIN)/python manage.py bootstrap_hub --webhook-secret-only
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap_hub
 	$(BIN)/python manage.py seed_demo

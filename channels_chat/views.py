@@ -22,6 +22,8 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels_chat import conf, files, greetings, leads, origins, presence, ratelimit, services
 from channels_chat.errors import ChatError
@@ -136,7 +138,10 @@ def widget_api(*, needs_visitor: bool = True, form: bool = False):
                 )
             except ChatError as error:
                 return _error(error, cors_origin)
-            except DatabaseError:
+            except (DatabaseError, RedisConnectionError, RedisTimeoutError):
+                # The database or Redis (presence, typing flags) is unreachable or busy: a
+                # retry cures it, and every call is safe to repeat (a message carries its
+                # client_id), so the widget is told to retry, not shown a server error.
                 logger.warning("chat API %s failed", request.path, exc_info=True)
                 error = ChatError("try_again", "Unavailable, retry.", status=503, retry_after=2)
                 return _error(error, cors_origin)

@@ -10,6 +10,7 @@ class EmailChannelConfig(AppConfig):
 
         from hub import adapters
 
+        from . import checks  # noqa: F401  (registers the system checks)
         from .adapter import EmailAdapter
         from .signals import handle_inbound, handle_tracking
 

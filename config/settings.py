@@ -55,7 +55,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served locally (no CDN)
     "anymail",
+    "axes",  # login throttling (AXES_* below)
     "channels",
     "crm",
     "hub",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.middleware.TransientDatabaseErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -218,6 +222,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login throttling (django-axes) on every login form that authenticates with the request (the
+# agent UI's /app/login/ and the admin's): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one client address, that pair is refused (429, "too many failed login
+# attempts") for AXES_COOLOFF_TIME, whatever the password; a success before the limit resets the
+# count. Attempts are kept in the database (admin -> Axes). The API's token auth is not a login.
+# The client address is REMOTE_ADDR: behind a reverse proxy, uvicorn (--proxy-headers, in the
+# Procfile) sets it from X-Forwarded-For only for proxies listed in FORWARDED_ALLOW_IPS
+# (default 127.0.0.1), so a client cannot pick its own address. Unlock: manage.py axes_reset.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("HUB_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("HUB_LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure, with address and user agent (admin)
+AXES_LOCKOUT_TEMPLATE = "inbox/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "inbox:login"
 LOGIN_REDIRECT_URL = "inbox:inbox"
 LOGOUT_REDIRECT_URL = "inbox:login"
@@ -264,6 +287,11 @@ SPECTACULAR_SETTINGS = {
     "your own sources. Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from the installed drf-spectacular-sidecar, not from a CDN:
+    # the docs work offline and behind a strict firewall.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -283,6 +311,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "support@localhost")
 ANYMAIL = {
     key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")
 }
+if "WEBHOOK_SECRET" not in ANYMAIL and (VAR_DIR / "anymail-webhook-secret").exists():
+    # The demo's secret, generated once by bootstrap_hub (`make run`) when none is set; read by
+    # every process (web, worker, beat). ANYMAIL_WEBHOOK_SECRET in the environment wins.
+    ANYMAIL["WEBHOOK_SECRET"] = (VAR_DIR / "anymail-webhook-secret").read_text().strip()
 
 # --- Email channel (channels_email) --------------------------------------------------------------
 # Inbound through Anymail's own webhook URLs (/anymail/<esp>/inbound/) with its webhook

@@ -11,7 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("channels_email.webhooks")),  # Anymail's, authenticated
     path("channels/email/", include("channels_email.urls")),
     path("channels/sms/", include("channels_sms.urls")),
     path("chat/", include("channels_chat.urls")),

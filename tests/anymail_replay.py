@@ -1,4 +1,4 @@
-"""Replays a captured Anymail inbound request (corpora/anymail/<esp>/<test>.json) through the
+"""Replays a captured Anymail inbound request (tests/data/anymail/<esp>/<test>.json) through the
 Django test client exactly as it was sent: same path, content type, body or form (files
 included), headers and basic-auth credentials. The capture's ``anymail_settings_in_effect`` are
 applied with ``override_settings`` by the caller."""

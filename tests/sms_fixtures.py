@@ -20,15 +20,12 @@ STATUS_PATH = "/channels/sms/twilio/status/"
 MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 SMS_NUMBER = "+390212345678"
 WHATSAPP_NUMBER = "+390212345679"
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "twilio"
+CORPORA = Path(__file__).resolve().parent / "data" / "twilio"  # origins: tests/data/SOURCES.md
 CREDENTIALS = {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN}
 
 
 def corpus(name: str):
-    path = CORPORA / name
-    if not path.exists():  # never a silent skip: the corpus is part of the test material
-        raise FileNotFoundError(f"test corpus missing: {path} (see shared/corpora/SOURCES.md)")
-    return json.loads(path.read_text())
+    return json.loads((CORPORA / name).read_text())
 
 
 def sms_endpoint(endpoint_for, **settings):

@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
@@ -132,6 +133,8 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
         team=team, time_zone="Europe/Rome", weekly={"mon": [["09:00", "18:00"]]}
     )
     Holiday.objects.create(business_hours=hours, date=datetime.date(2026, 12, 25), name="Natale")
+    # A wrong password (login throttling, django-axes): an access attempt and its failure log.
+    Client().post(reverse("admin:login"), {"username": "someone", "password": "wrong"})
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,

@@ -22,7 +22,7 @@ from crm.models import Identity
 from hub.models import Conversation, LocalDelivery, Message
 from hub.services import resolve, send_reply
 from hub.sniffing import sniff
-from tests.email_corpus import EMAIL_DIR, needs_corpora
+from tests.email_corpus import EMAIL_DIR
 
 MAILBOX = "support@shop.example"
 PNG = bytes.fromhex(
@@ -340,7 +340,6 @@ def test_mbox_splitter_streams_in_constant_memory(tmp_path):
     assert path.stat().st_size > 2_000_000 and peak < 500_000  # one message at a time
 
 
-@needs_corpora
 def test_import_mail_cpython_mbox(endpoint_for, tmp_path):
     endpoint_for("email", address="support@shop.example")
     out = io.StringIO()

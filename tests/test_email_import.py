@@ -27,7 +27,7 @@ from hub.db_errors import TRANSIENT_RETRIES
 from hub.models import Conversation, Message
 from hub.services import realtime
 from tests.db_errors import deadlock
-from tests.email_corpus import needs_corpora, raw_email_files
+from tests.email_corpus import raw_email_files
 
 MAILBOX = "support@shop.example"
 
@@ -155,7 +155,6 @@ def _corpus_and_generated() -> list[bytes]:
     return raws + [raw for _, raw in generate_messages(40, seed=17, mailbox=MAILBOX)]
 
 
-@needs_corpora
 def test_cached_header_policy_parses_exactly_like_policy_default():
     for raw in _corpus_and_generated():
         try:
@@ -167,7 +166,6 @@ def test_cached_header_policy_parses_exactly_like_policy_default():
         assert parse_message(email.message_from_bytes(raw, policy=PARSE_POLICY)) == expected
 
 
-@needs_corpora
 def test_prepared_emails_survive_the_trip_to_and_from_a_worker():
     for raw in _corpus_and_generated():
         prepared = prepare_raw_email(raw, 100_000)

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from channels_email.models import QuarantinedEmail
 from hub.models import Message
 from hub.text import clean_text
-from tests.email_corpus import needs_corpora, raw_email_files
+from tests.email_corpus import raw_email_files
 
 RAW_URL = "/channels/email/inbound/raw/"
 MAILBOX = "support@shop.example"
@@ -51,7 +51,6 @@ def _stdlib_plain_text(raw: bytes) -> str | None:
 FILES = raw_email_files()
 
 
-@needs_corpora
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_every_corpus_message_is_stored_or_quarantined(client, endpoint_for, mta_token, path):
     endpoint_for("email")
@@ -84,7 +83,6 @@ def test_every_corpus_message_is_stored_or_quarantined(client, endpoint_for, mta
     assert Message.objects.filter(direction="in", kind="message").count() == 1
 
 
-@needs_corpora
 def test_corpus_outcomes_are_the_ones_we_expect(client, endpoint_for, mta_token):
     """Only messages with no sender at all are quarantined; the rest are stored, and bounces,
     reports and auto-replies are flagged."""
@@ -102,7 +100,6 @@ def test_corpus_outcomes_are_the_ones_we_expect(client, endpoint_for, mta_token)
     assert sum(o["status"] == "ingested" for o in outcomes.values()) >= len(FILES) - 14
 
 
-@needs_corpora
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
@@ -119,7 +116,6 @@ def test_non_latin_text_round_trips(client, endpoint_for, mta_token, name, fragm
     assert fragment in Message.objects.get(pk=body["message_id"]).text
 
 
-@needs_corpora
 @pytest.mark.parametrize(
     "name, bounce",
     [

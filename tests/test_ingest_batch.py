@@ -24,7 +24,7 @@ from hub.inbound import InboundMessage
 from hub.models import Attachment, Conversation, Message, MessageReference, SlaRecord
 from hub.services import ingest_batch
 from hub.services.ingestion import InvalidInbound
-from tests.email_corpus import needs_corpora, raw_email_files
+from tests.email_corpus import raw_email_files
 from tests.test_email_thread_order import _threads
 
 MAILBOX = "support@shop.example"
@@ -222,7 +222,6 @@ def test_threads_in_any_arrival_order_are_stored_as_one_by_one(support, order, r
     _assert_same_as_one_by_one(raws)
 
 
-@needs_corpora
 def test_the_real_world_corpus_is_stored_as_one_by_one(support):
     """Every raw message of the corpus, addressed to our mailbox (the ones that cannot be
     parsed are quarantined alike), mixed with generated mail."""

@@ -36,7 +36,7 @@ def _params(vector):
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_twilio_request_validator_vectors(vector):
-    """Every vector from twilio-python/-php/-ruby's own tests (see shared/corpora/SOURCES.md)."""
+    """Every vector from twilio-python/-php/-ruby's own tests (see tests/data/SOURCES.md)."""
     valid = is_valid_signature(
         vector["auth_token"],
         vector["url"],

@@ -23,8 +23,21 @@ DEFAULT_ENDPOINTS = [
 
 class Command(BaseCommand):
     help = "Create the demo admin (once), a default team and one endpoint per channel."
+    # `make run` runs it right after `migrate`, which has run the system checks.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--webhook-secret-only",
+            action="store_true",
+            help="Only generate the demo's email webhook secret (no database needed): `make run` "
+            "does this first, so that every process it starts reads the secret.",
+        )
 
     def handle(self, *args, **options):
+        if options["webhook_secret_only"]:
+            self._webhook_secret(show=False)
+            return
         User = get_user_model()
         credentials_file = settings.VAR_DIR / "demo-admin.txt"
         team, _ = Team.objects.get_or_create(slug="support", defaults={"name": "Support"})
@@ -44,3 +57,24 @@ class Command(BaseCommand):
             )
         if credentials_file.exists():
             self.stdout.write(f"Demo admin ({credentials_file}):\n{credentials_file.read_text()}")
+        self._webhook_secret()
+
+    def _webhook_secret(self, *, show: bool = True) -> None:
+        """Inbound email webhooks refuse every request without a basic-auth secret: the demo
+        gets a random one, kept under var/ (config/settings.py reads it when
+        ANYMAIL_WEBHOOK_SECRET is unset). A secret the deployer set is left alone, unprinted."""
+        secret_file = settings.VAR_DIR / "anymail-webhook-secret"
+        configured = (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET")
+        generated = secret_file.read_text().strip() if secret_file.exists() else None
+        if configured and configured != generated:
+            return
+        if not generated:
+            secret_file.write_text(f"hub:{secrets.token_urlsafe(24)}\n")
+            secret_file.chmod(0o600)
+        if not show:
+            return
+        secret = secret_file.read_text().strip()
+        self.stdout.write(
+            f"Inbound email webhooks ({secret_file}): basic auth {secret}, e.g.\n"
+            f"  https://{secret}@<this hub's host>/anymail/postmark/inbound/\n"
+        )
