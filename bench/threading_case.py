@@ -71,7 +71,8 @@ def _manage(env: dict, url: str, *args: str) -> str:
         text=True,
     )
     if proc.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+        output = proc.stdout[-1500:] + proc.stderr[-1500:]
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{output}")
     return proc.stdout
 
 
