@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
@@ -36,7 +37,8 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, merge, realtime, webhooks
+from hub.services import clock, realtime, relink, webhooks
+from hub.services import thread_rules as rules
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
 from hub.services.policies import policy_for
@@ -94,26 +96,6 @@ _answering = PreparedQuery(
     channel=str,
     endpoint_id=int,
     contact_id=int,
-)
-# Other conversations of a contact on an endpoint holding an answer to ``provider_message_id``
-# that arrived before it: the message now stored links them to its own conversation.
-_answers_elsewhere = PreparedQuery(
-    lambda provider_message_id, channel, endpoint_id, contact_id, conversation_id: (
-        MessageReference.objects.filter(
-            channel=channel,
-            provider_message_id=provider_message_id,
-            message__endpoint_id=endpoint_id,
-            message__conversation__contact_id=contact_id,
-        )
-        .exclude(message__conversation_id=conversation_id)
-        .order_by("message__conversation_id")
-        .values_list("message__conversation_id", flat=True)
-    ),
-    provider_message_id=str,
-    channel=str,
-    endpoint_id=int,
-    contact_id=int,
-    conversation_id=int,
 )
 # The latest conversation of a contact on an endpoint: the thread of chat, SMS, WhatsApp, API.
 _latest_on_endpoint = PreparedQuery(
@@ -200,35 +182,35 @@ def references_of(inbound: InboundMessage) -> list[str]:
 
 def _threaded_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
-) -> Conversation | None:
+) -> tuple[Conversation | None, str]:
     """The conversation the message's threading hints point to, if any, locked; where that
-    one was merged, the one it was merged into. ``refs``: the message ids it answers
-    (``references_of``)."""
-    conversation = _hinted_conversation(inbound, contact, refs, new_person=new_person)
+    one was merged, the one it was merged into; and the rule that found it (``thread_rules``).
+    ``refs``: the message ids it answers (``references_of``)."""
+    conversation, rule = _hinted_conversation(inbound, contact, refs, new_person=new_person)
     for _hop in range(20):  # a chain of merges is short; a cycle cannot be made, but bound it
         if conversation is None or not conversation.merged_into_id:
             break
         conversation = _locked_by_id.first(pk=conversation.merged_into_id)
-    return conversation
+    return conversation, rule if conversation is not None else rules.NEW
 
 
 def _hinted_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
-) -> Conversation | None:
+) -> tuple[Conversation | None, str]:
     endpoint = inbound.endpoint
     capabilities = capabilities_of(endpoint.channel)
     locked = Conversation.objects.select_for_update(of=("self",))
     if inbound.conversation_token:
         found = _locked_by_reply_token.first(reply_token=inbound.conversation_token)
         if found is not None:
-            return found
+            return found, rules.REPLY_TOKEN
     if refs:
         # A stored message this one answers. Only the id: the row is read once, locked.
         conversation_id = _answered.first(refs=refs, channel=endpoint.channel)
         if conversation_id is not None:
-            return _locked_by_id.first(pk=conversation_id)
+            return _locked_by_id.first(pk=conversation_id), rules.REFERENCES
     if new_person:
-        return None  # nobody else's subject token, and no conversation of theirs yet
+        return None, rules.NEW  # nobody else's subject token, and no conversation of theirs yet
     keys = [*refs, inbound.provider_message_id[:255]] if inbound.provider_message_id else refs
     if keys and capabilities.threads_by_references:
         # The person's message that answers this one (it arrived first) or the same one.
@@ -236,14 +218,59 @@ def _hinted_conversation(
             keys=keys, channel=endpoint.channel, endpoint_id=endpoint.pk, contact_id=contact.pk
         )
         if conversation_id is not None:
-            return _locked_by_id.first(pk=conversation_id)
+            return _locked_by_id.first(pk=conversation_id), rules.REVERSE_REFERENCES
     if inbound.conversation_ref:
         # A subject token is guessable, so it only threads the same person's conversation.
         found = locked.filter(pk=inbound.conversation_ref, contact=contact).first()
         if found is not None:
-            return found
+            return found, rules.SUBJECT_REF
+    if capabilities.threads_by_references:
+        found = _by_subject(inbound, contact, refs)
+        if found is not None:
+            return found, rules.SUBJECT
     if capabilities.threads_by_contact:
-        return _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
+        found = _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
+        return found, rules.CONTACT_LATEST
+    return None, rules.NEW
+
+
+def _by_subject(inbound: InboundMessage, contact: Contact, refs: list[str]) -> Conversation | None:
+    """The person's latest conversation on the endpoint that the message joins by its subject
+    (``thread_rules.joins_by_subject``), locked."""
+    key = rules.subject_key(inbound.subject)
+    if not key:
+        return None
+    now = timezone.now()
+    occurred_at = inbound.received_at or now
+    window = settings.HUB["SUBJECT_THREAD_WINDOW"]
+    candidates = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(
+            contact=contact,
+            endpoint=inbound.endpoint,
+            merged_into__isnull=True,
+            last_activity_at__gte=occurred_at - window,
+            last_activity_at__lte=occurred_at + window,
+        )
+        .annotate(
+            holds_references=Exists(
+                MessageReference.objects.filter(message__conversation=OuterRef("pk"))
+            )
+        )
+        .order_by("-last_activity_at", "-id")
+    )
+    is_reply = rules.is_reply_subject(inbound.subject)
+    for conversation in candidates:
+        if rules.joins_by_subject(
+            conversation,
+            key=key,
+            is_reply=is_reply,
+            has_references=bool(refs),
+            holds_references=conversation.holds_references,
+            occurred_at=occurred_at,
+            now=now,
+        ):
+            return conversation
     return None
 
 
@@ -292,9 +319,10 @@ def new_message(
     html: str,
     occurred_at,
     metadata: dict,
+    rule: str,
 ) -> Message:
     """The unsaved inbound ``Message`` of ``inbound`` (``metadata``: the inbound's, with what
-    the ingest adds)."""
+    the ingest adds; ``rule``: the threading rule that chose its conversation)."""
     endpoint: Endpoint = inbound.endpoint
     return Message(
         conversation=conversation,
@@ -308,7 +336,7 @@ def new_message(
         provider_message_id=inbound.provider_message_id,
         delivery_status=Message.DeliveryStatus.RECEIVED,
         is_auto_reply=inbound.is_auto_reply,
-        metadata=metadata,
+        metadata={**metadata, "threading": {"rule": rule}},
         occurred_at=occurred_at,
     )
 
@@ -370,7 +398,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     now = timezone.now()
     occurred_at = inbound.received_at or now
     refs = references_of(inbound)
-    conversation = _threaded_conversation(inbound, contact, refs, new_person=new_person)
+    conversation, rule = _threaded_conversation(inbound, contact, refs, new_person=new_person)
     created = reopened = False
     if (
         conversation is not None
@@ -382,7 +410,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
             _reopen(conversation, reason="inbound message")
             reopened = True
         else:
-            conversation = None
+            conversation, rule = None, rules.NEW
     if conversation is None:
         conversation = _open_conversation(inbound, contact, occurred_at, now)
         created = True
@@ -390,7 +418,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         conversation.contact = contact  # already loaded: spare later readers the query
 
     text, html = message_body(inbound)
-    message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata)
+    message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata, rule)
     message.save(force_insert=True)
     if refs:
         MessageReference.objects.bulk_create(
@@ -400,8 +428,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     for item in inbound.attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
     message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
-    if not created and conversation.contact_id == contact.pk:
-        _join_answers(inbound, conversation, contact)
+    if inbound.provider_message_id and capabilities_of(endpoint.channel).threads_by_references:
+        relink.join_answers(inbound, conversation, contact, metadata)
 
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
@@ -440,33 +468,6 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
-
-
-def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: Contact) -> None:
-    """Merge into ``conversation`` the person's other conversations on this endpoint that
-    hold an answer to this message: it arrived after its answers, which could not find it, and
-    after the message it answers, which it found. (A conversation opened by this message has
-    no such answers: the threading looked for them first.) Only the same person's: an id any
-    sender can name must not join two people's mail."""
-    endpoint = inbound.endpoint
-    capabilities = capabilities_of(endpoint.channel)
-    if not (inbound.provider_message_id and capabilities.threads_by_references):
-        return
-    others = _answers_elsewhere.list(
-        provider_message_id=inbound.provider_message_id[:255],
-        channel=endpoint.channel,
-        endpoint_id=endpoint.pk,
-        contact_id=contact.pk,
-        conversation_id=conversation.pk,
-    )
-    if not others:  # the common case: no ORM query to compile
-        return
-    for other in (
-        Conversation.objects.select_for_update(of=("self",))
-        .filter(pk__in=set(others), merged_into__isnull=True)
-        .order_by("pk")
-    ):
-        merge.merge_into(conversation, other, reason="a late message links the two threads")
 
 
 def store_attachment(
