@@ -76,10 +76,14 @@ def _manage(env: dict, url: str, *args: str) -> str:
     return proc.stdout
 
 
+# The mailbox, and the addresses its team writes from (the generator's agents), as an admin
+# lists them.
+TEAM = ["anna@helpdesk.example.com", "marco@helpdesk.example.com", "supporto@helpdesk.example.com"]
 _SETUP = f"""
 from hub.models import Channel, Endpoint, Team
 team = Team.objects.create(slug="support", name="Support")
-Endpoint.objects.create(channel=Channel.EMAIL, address="{SUPPORT}", name="Support", team=team)
+Endpoint.objects.create(channel=Channel.EMAIL, address="{SUPPORT}", name="Support", team=team,
+                        settings={{"team_addresses": {TEAM!r}}})
 """
 
 

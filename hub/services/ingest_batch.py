@@ -67,6 +67,7 @@ from hub.services.ingestion import (
     stored_message,
     validate,
 )
+from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -431,6 +432,9 @@ class _Planner:
             if refs:
                 self.holds_references[id(conversation)] = True
             conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
+            subject = rules.thread_subject(conversation.subject, clean_text(inbound.subject)[:500])
+            if subject:
+                conversation.subject = subject  # as ``ingest``
             if conversation.pk:
                 self.updated[conversation.pk] = conversation
         message = new_message(
@@ -515,7 +519,7 @@ class _Planner:
             conversation.updated_at = now
             conversation.next_check_at = conversation.derive_next_check()
         Conversation.objects.bulk_update(
-            self.updated.values(), ["last_activity_at", "updated_at", "next_check_at"]
+            self.updated.values(), ["last_activity_at", "subject", "updated_at", "next_check_at"]
         )
         for item in planned:
             if item.participants:

@@ -414,8 +414,12 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     if conversation is None:
         conversation = _open_conversation(inbound, contact, occurred_at, now)
         created = True
-    elif conversation.contact_id == contact.pk:
-        conversation.contact = contact  # already loaded: spare later readers the query
+    else:
+        if conversation.contact_id == contact.pk:
+            conversation.contact = contact  # already loaded: spare later readers the query
+        subject = rules.thread_subject(conversation.subject, clean_text(inbound.subject)[:500])
+        if subject:
+            conversation.subject = subject  # its first message arrived: saved below
 
     text, html = message_body(inbound)
     message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata, rule)

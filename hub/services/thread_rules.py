@@ -14,11 +14,14 @@ Which rule threaded a message is stored in ``message.metadata["threading"]["rule
 - ``contact_latest``: the person's latest conversation on the endpoint (chat, SMS, WhatsApp);
 - ``new``: none of these: a new conversation.
 
-A subject is no proof: it joins only the same person's mail, and only where one side is a
-reply by its subject ("Re: ..."): two new mails both called "Invoice" a month apart, or in the
-same week, stay two conversations. A message whose ``References`` name no stored message joins
-by subject only a conversation holding no ``References`` at all (made of subject-only mail):
-one with references of its own that this message does not share is another thread.
+A subject is no proof, so it joins only the same person's mail, and:
+
+- a reply without thread headers ("Re: ..." and no ``In-Reply-To``/``References``) joins the
+  conversation with its subject;
+- a new mail (no reply prefix), or a reply whose headers name no stored message, joins only a
+  conversation opened by a reply and holding no thread headers at all: subject-only replies
+  that arrived before it. Two new mails both called "Invoice" stay two conversations, and a
+  reply whose references do not meet a conversation's own references is another thread.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _PREFIX = re.compile(
     rf"|(?P<kind>{_REPLY}|{_FORWARD}|{_AUTOMATIC})\s*(?:\[\d+\]|\(\d+\))?\s*[{_COLON}]\s*)",
     re.IGNORECASE,
 )
-_REPLY_WORD = re.compile(rf"^(?:{_REPLY})$", re.IGNORECASE)
+_REPLY_WORD = re.compile(rf"^(?:{_REPLY}|{_AUTOMATIC})$", re.IGNORECASE)
 _TAG = re.compile(r"\[[^\]]*\]")
 _ENDS = " \t\r\n.,;:!?-_*~\"'()<>«»\u201c\u201d\u2018\u2019"
 _SPACE = re.compile(r"\s+")
@@ -101,6 +104,17 @@ def is_reply_subject(subject: str) -> bool:
     return _strip_prefixes(subject or "")[1]
 
 
+def thread_subject(conversation_subject: str, subject: str) -> str | None:
+    """The conversation's new subject when a message with ``subject`` joins it: a new mail's
+    (no reply prefix) where the conversation was opened by a reply that arrived before it, so
+    the conversation reads as the thread and a second new mail with that subject is not taken
+    for this thread's start; None to keep it."""
+    if not subject or is_reply_subject(subject) or not is_reply_subject(conversation_subject):
+        return None
+    key = subject_key(subject)
+    return subject if key and key == subject_key(conversation_subject) else None
+
+
 def joins_by_subject(
     conversation: Conversation,
     *,
@@ -116,10 +130,12 @@ def joins_by_subject(
     whether any message of the conversation has thread headers."""
     if not key or subject_key(conversation.subject) != key:
         return False
-    if not (is_reply or is_reply_subject(conversation.subject)):
-        return False  # two new mails with one subject are two threads
-    if has_references and holds_references:
-        return False  # headers of both sides, and they do not meet: two threads
+    # A new mail, or one whose headers found nothing: only a conversation of subject-only mail
+    # opened by a reply (its parent, or earlier replies, arrived later).
+    if (has_references or not is_reply) and (
+        holds_references or not is_reply_subject(conversation.subject)
+    ):
+        return False
     window = settings.HUB["SUBJECT_THREAD_WINDOW"]
     if abs(conversation.last_activity_at - occurred_at) > window:
         return False
