@@ -171,6 +171,7 @@ def _plannable(inbound: InboundMessage) -> bool:
         and not inbound.conversation_token
         and inbound.resolved_sender is None
         and not inbound.pending_attachments
+        and not inbound.from_team  # the team's mail: on its own (``ingest``)
     )
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from django.db.models import Exists, OuterRef
@@ -225,13 +226,54 @@ def _hinted_conversation(
         if found is not None:
             return found, rules.SUBJECT_REF
     if capabilities.threads_by_references:
-        found = _by_subject(inbound, contact, refs)
+        if _stands_in(inbound):
+            found = _team_mail_by_subject(inbound, refs)
+        else:
+            found = _by_subject(inbound, contact, refs)
         if found is not None:
             return found, rules.SUBJECT
     if capabilities.threads_by_contact:
         found = _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
         return found, rules.CONTACT_LATEST
     return None, rules.NEW
+
+
+def _stands_in(inbound: InboundMessage) -> bool:
+    """Whether the team's address stands in for a customer the team's mail did not name."""
+    return bool(inbound.from_team) and inbound.sender_address.strip().lower() == inbound.from_team
+
+
+def _team_mail_by_subject(inbound: InboundMessage, refs: list[str]) -> Conversation | None:
+    """The one conversation on the mailbox, whoever's, that the team's mail naming no customer
+    joins by its subject; None if there are none or several (a subject is no proof)."""
+    key = rules.subject_key(inbound.subject)
+    if not key or refs:
+        return None
+    now = timezone.now()
+    occurred_at = inbound.received_at or now
+    window = settings.HUB["SUBJECT_THREAD_WINDOW"]
+    found = [
+        conversation
+        for conversation in Conversation.objects.select_for_update(of=("self",))
+        .filter(
+            endpoint=inbound.endpoint,
+            merged_into__isnull=True,
+            subject__icontains=key,
+            last_activity_at__gte=occurred_at - window,
+            last_activity_at__lte=occurred_at + window,
+        )
+        .order_by("-last_activity_at", "-id")[:20]
+        if rules.joins_by_subject(
+            conversation,
+            key=key,
+            is_reply=True,
+            has_references=False,
+            holds_references=True,
+            occurred_at=occurred_at,
+            now=now,
+        )
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _by_subject(inbound: InboundMessage, contact: Contact, refs: list[str]) -> Conversation | None:
@@ -324,6 +366,24 @@ def new_message(
     """The unsaved inbound ``Message`` of ``inbound`` (``metadata``: the inbound's, with what
     the ingest adds; ``rule``: the threading rule that chose its conversation)."""
     endpoint: Endpoint = inbound.endpoint
+    metadata = {**metadata, "threading": {"rule": rule}}
+    if inbound.from_team:
+        # The team's own mail (history): outbound, already sent, never sent again.
+        return Message(
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.MESSAGE,
+            channel=endpoint.channel,
+            endpoint=endpoint,
+            recipient_identity=identity,
+            author=_agent(inbound.from_team),
+            text=text,
+            html=html,
+            provider_message_id=inbound.provider_message_id,
+            delivery_status=Message.DeliveryStatus.SENT,
+            metadata={**metadata, "team_sender": inbound.from_team},
+            occurred_at=occurred_at,
+        )
     return Message(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
@@ -336,9 +396,15 @@ def new_message(
         provider_message_id=inbound.provider_message_id,
         delivery_status=Message.DeliveryStatus.RECEIVED,
         is_auto_reply=inbound.is_auto_reply,
-        metadata={**metadata, "threading": {"rule": rule}},
+        metadata=metadata,
         occurred_at=occurred_at,
     )
+
+
+def _agent(address: str):
+    """The active user whose email is ``address``, if exactly one."""
+    users = list(get_user_model().objects.filter(is_active=True, email__iexact=address)[:2])
+    return users[0] if len(users) == 1 else None
 
 
 def participant_entry(participant: InboundParticipant, identity) -> dict:
@@ -438,7 +504,15 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
     # (the SLA record needs the conversation's row first).
-    if not created or (inbound.wants_answer and conversation.waiting_since is None):
+    if inbound.from_team:  # the team's answer, in history: no clock moves
+        conversation.last_outbound_at = max(
+            conversation.last_outbound_at or occurred_at, occurred_at
+        )
+    if (
+        not created
+        or inbound.from_team
+        or (inbound.wants_answer and conversation.waiting_since is None)
+    ):
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
         if inbound.wants_answer:
             conversation.last_inbound_at = max(

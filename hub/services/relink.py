@@ -97,7 +97,8 @@ def join_answers(
         if not proven:
             if team is None:
                 team = team_addresses(endpoint)
-            proven = (sender_value or "").lower() in team
+            team_sender = (answer_meta or {}).get("team_sender") or sender_value or ""
+            proven = team_sender.lower() in team
         if not proven:
             if kept_people is None:
                 kept_people = _conversation_people(conversation)
