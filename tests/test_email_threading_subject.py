@@ -169,9 +169,9 @@ def test_the_rule_shows_in_the_api_and_the_agent_timeline(support, agent, client
     rules = {item["id"]: item["metadata"]["threading"]["rule"] for item in items}
     assert rules[headerless.pk] == "subject" and rules[first.pk] == "new"
 
-    from inbox.models import AgentProfile
-
     from django.test import Client
+
+    from inbox.models import AgentProfile
 
     url = f"/app/c/{first.conversation_id}/"
     client.force_login(agent)
