@@ -118,17 +118,20 @@ def test_cli_defaults_and_quick():
 
 
 def test_top_errors_counts_exception_lines():
-    log = "\n".join([
-        "Internal Server Error: /api/v1/inbound/",
-        "Traceback (most recent call last):",
-        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
-        "django.db.utils.OperationalError: connection failed: FATAL:  sorry, too many clients",
-        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
-        "    raise KeyError('x')",
-    ])
+    log = "\n".join(
+        [
+            "Internal Server Error: /api/v1/inbound/",
+            "Traceback (most recent call last):",
+            "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
+            "django.db.utils.OperationalError: connection failed: FATAL:  sorry, too many clients",
+            "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
+            "    raise KeyError('x')",
+        ]
+    )
     top = h.top_errors(log)
     assert top[0] == (
-        2, "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already"
+        2,
+        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
     )
     assert len(top) == 2
     assert h.top_errors("all good") == []

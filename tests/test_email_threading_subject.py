@@ -182,3 +182,15 @@ def test_the_rule_shows_in_the_api_and_the_agent_timeline(support, agent, client
     italian.force_login(agent)
     page = italian.get(url).content.decode()
     assert "Perché in questa conversazione" in page and "il suo oggetto" in page
+
+
+def test_a_reply_without_headers_never_joins_a_thread_that_started_after_it(support):
+    # Imported newest first: the person's later thread of the same subject is already there.
+    later = ingest(mail(subject="Spedizione in ritardo", message_id="<x2@example.it>",
+                        Date="Mon, 10 Mar 2025 09:00:00 +0000"))  # fmt: skip
+    earlier_reply = ingest(mail(subject="Re: Spedizione in ritardo", message_id="<x1r@example.it>",
+                                Date="Tue, 04 Mar 2025 09:00:00 +0000"))  # fmt: skip
+    earlier = ingest(mail(subject="Spedizione in ritardo", message_id="<x1@example.it>",
+                          Date="Mon, 03 Mar 2025 09:00:00 +0000"))  # fmt: skip
+    assert earlier_reply.conversation_id != later.conversation_id
+    assert earlier.conversation_id == earlier_reply.conversation_id

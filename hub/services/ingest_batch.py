@@ -64,6 +64,7 @@ from hub.services.ingestion import (
     new_message,
     participant_entry,
     references_of,
+    started_at,
     stored_message,
     validate,
 )
@@ -234,6 +235,7 @@ class _Planner:
         # whether each holds a message with thread headers (by the conversation's id()).
         self.by_contact: dict[tuple[int, object], list[Conversation]] = defaultdict(list)
         self.holds_references: dict[int, bool] = {}
+        self.started: dict[int, datetime | None] = {}  # its earliest message's time
         self.order: dict[int, int] = {}
 
     # --- reading ----------------------------------------------------------------------------
@@ -312,12 +314,14 @@ class _Planner:
             .annotate(
                 holds_references=Exists(
                     MessageReference.objects.filter(message__conversation=OuterRef("pk"))
-                )
+                ),
+                started_at=started_at,
             )
             .order_by("pk")
         ):
             self.conversations[conversation.pk] = conversation
             self._candidate(conversation, conversation.holds_references, conversation.pk)
+            self.started[id(conversation)] = conversation.started_at
         for channel, provider_id, conversation_id, occurred_at, pk in stored:
             seen = _Seen(0, None, self.conversations[conversation_id], occurred_at, pk)
             self.messages[(channel, provider_id)].append(seen)
@@ -429,7 +433,10 @@ class _Planner:
             conversation = new_conversation(inbound, identity.contact, occurred_at, self.now)
             self.new_conversations.append(conversation)
             self._candidate(conversation, bool(refs), _PLANNED_ID_BASE + position)
+            self.started[id(conversation)] = occurred_at
         else:
+            started = self.started.get(id(conversation))
+            self.started[id(conversation)] = min(started or occurred_at, occurred_at)
             if refs:
                 self.holds_references[id(conversation)] = True
             conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
@@ -482,6 +489,7 @@ class _Planner:
                 is_reply=is_reply,
                 has_references=bool(refs),
                 holds_references=self.holds_references[id(conversation)],
+                started_at=self.started.get(id(conversation)),
                 occurred_at=occurred_at,
                 now=self.now,
             ):

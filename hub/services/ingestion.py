@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
@@ -238,6 +238,14 @@ def _hinted_conversation(
     return None, rules.NEW
 
 
+# The time of a conversation's earliest message (for ``thread_rules.joins_by_subject``).
+started_at = Subquery(
+    Message.objects.filter(conversation=OuterRef("pk"), kind=Message.Kind.MESSAGE)
+    .order_by("occurred_at")
+    .values("occurred_at")[:1]
+)
+
+
 def _stands_in(inbound: InboundMessage) -> bool:
     """Whether the team's address stands in for a customer the team's mail did not name."""
     return bool(inbound.from_team) and inbound.sender_address.strip().lower() == inbound.from_team
@@ -269,6 +277,7 @@ def _team_mail_by_subject(inbound: InboundMessage, refs: list[str]) -> Conversat
             is_reply=True,
             has_references=False,
             holds_references=True,
+            started_at=None,
             occurred_at=occurred_at,
             now=now,
         )
@@ -297,7 +306,8 @@ def _by_subject(inbound: InboundMessage, contact: Contact, refs: list[str]) -> C
         .annotate(
             holds_references=Exists(
                 MessageReference.objects.filter(message__conversation=OuterRef("pk"))
-            )
+            ),
+            started_at=started_at,
         )
         .order_by("-last_activity_at", "-id")
     )
@@ -309,6 +319,7 @@ def _by_subject(inbound: InboundMessage, contact: Contact, refs: list[str]) -> C
             is_reply=is_reply,
             has_references=bool(refs),
             holds_references=conversation.holds_references,
+            started_at=conversation.started_at,
             occurred_at=occurred_at,
             now=now,
         ):

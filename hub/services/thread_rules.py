@@ -122,12 +122,14 @@ def joins_by_subject(
     is_reply: bool,
     has_references: bool,
     holds_references: bool,
+    started_at: datetime | None,
     occurred_at: datetime,
     now: datetime,
 ) -> bool:
     """Whether a message with subject ``key`` (``subject_key``) may join ``conversation`` (the
     same person's, on the same endpoint, not merged) by its subject. ``holds_references``:
-    whether any message of the conversation has thread headers."""
+    whether any message of the conversation has thread headers; ``started_at``: its earliest
+    message's time."""
     if not key or subject_key(conversation.subject) != key:
         return False
     # A new mail, or one whose headers found nothing: only a conversation of subject-only mail
@@ -136,6 +138,12 @@ def joins_by_subject(
         holds_references or not is_reply_subject(conversation.subject)
     ):
         return False
+    if (
+        started_at is not None
+        and started_at > occurred_at
+        and not is_reply_subject(conversation.subject)
+    ):
+        return False  # its thread's first mail came after this reply: another thread
     window = settings.HUB["SUBJECT_THREAD_WINDOW"]
     if abs(conversation.last_activity_at - occurred_at) > window:
         return False
