@@ -146,3 +146,17 @@ def test_unexpected_answers_are_described_briefly():
     assert describe(400, b'{"text": ["Give text or html."]}') == (
         'HTTP 400: {"text": ["Give text or html."]}'
     )
+
+
+def test_threading_score_counts_split_mixed_and_lost():
+    from bench.threading_case import score
+
+    manifest = [
+        {"message_id": "<a1@x>", "thread": 1},
+        {"message_id": "<a2@x>", "thread": 1},  # split from a1
+        {"message_id": "<b1@x>", "thread": 2},  # mixed with a2's conversation
+        {"message_id": "<c1@x>", "thread": 3},  # lost
+    ]
+    stored = {"a1@x": 10, "a2@x": 11, "b1@x": 11}
+    assert score(manifest, stored) == {"split": 1, "mixed": 1, "lost": 1}
+    assert score(manifest[:1], {"a1@x": 10}) == {"split": 0, "mixed": 0, "lost": 0}
