@@ -1088,7 +1088,7 @@ def test_inbound_creates_message_and_conversation(api, api_endpoint):
     message, conversation = body["message"], body["conversation"]
     assert message["direction"] == "in" and message["text"] == "Hi, I need help"
     assert message["provider_message_id"] == "prov-1"
-    assert message["metadata"] == {"order": 42}
+    assert message["metadata"] == {"order": 42, "threading": {"rule": "new"}}
     assert message["sender"]["kind"] == "api" and message["sender"]["value"] == "cust-77"
     assert message["conversation"] == conversation["id"]
     assert conversation["status"] == "open" and conversation["endpoint"] == api_endpoint.pk
