@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chat-replies", type=int, default=200, help="timed agent replies")
     parser.add_argument(
         "--cases",
-        default="ingest,read,sms,chat,email,sla",
+        default="ingest,read,sms,chat,email,sla,threading",
         help="comma-separated cases to run (default: all)",
     )
     parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000)")
@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.conf import settings
 
-    from bench import cases, chat_case, seed
+    from bench import cases, chat_case, seed, threading_case
     from bench.server import Server
 
     summary: dict = {
@@ -584,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     if "email" in args.cases:
         log("email imports:")
         summary["email"] = cases.run_email(args, env, log)
+    if "threading" in args.cases:
+        log("email threading in three delivery orders:")
+        summary["threading"] = threading_case.run_threading(args, env, log)
     if "sla" in args.cases:
         log("sla sweeps:")
         summary["sla"] = cases.run_sla(args, env, log)
@@ -595,5 +598,6 @@ def main(argv: list[str] | None = None) -> int:
     report(summary)
     chat_case.report(summary, log)
     cases.report(summary, log)
+    threading_case.report(summary, log)
     log(f"total {summary['seconds']:.0f}s")
     return 0

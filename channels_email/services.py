@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from channels_email import team_mail
 from channels_email.models import QuarantinedEmail, SentEmail
 from channels_email.parsing import ParsedEmail, UnreadableEmail, parse_message
 from channels_email.prepare import (
@@ -291,6 +292,8 @@ class Mailboxes:
 
     active: dict[str, Endpoint]
     addresses: frozenset[str]
+    # Every address the team writes from (``team_mail``): its mail is outbound history.
+    team: frozenset[str] = frozenset()
 
 
 def load_mailboxes(*, cached: bool = False) -> Mailboxes:
@@ -303,6 +306,7 @@ def load_mailboxes(*, cached: bool = False) -> Mailboxes:
         return Mailboxes(
             active={e.address.lower(): e for e in endpoints if e.is_active},
             addresses=frozenset(e.address.lower() for e in endpoints),
+            team=team_mail.team_addresses(endpoints),
         )
 
     return config_cache.cached("email_mailboxes", load) if cached else load()
@@ -320,8 +324,6 @@ def endpoint_for(
 ) -> tuple[Endpoint, str]:
     """The mailbox the message was sent to, and our reply token if the address carried one."""
     endpoints = mailboxes.active
-    if _split_address(parsed.from_address)[0] in endpoints:
-        raise _Quarantine("own_mailbox", f"Sent from our own mailbox {parsed.from_address}.")
     candidates = [envelope_recipient, *parsed.delivered_to]
     candidates += [address for _, address in (*parsed.to, *parsed.cc)]
     found: Endpoint | None = None
@@ -341,6 +343,9 @@ def endpoint_for(
             found = endpoint
         if plus and not token and endpoint == found:
             token = plus
+    if found is None:
+        # Sent from one of our mailboxes to the customer only: that mailbox's history.
+        found = endpoints.get(_split_address(parsed.from_address)[0])
     if found is None:
         listed = ", ".join(sorted({c for c in candidates if c})) or "none"
         raise _Quarantine("no_endpoint", f"No active email endpoint for the recipients ({listed}).")
@@ -390,11 +395,23 @@ def _email(
         meta["empty_body"] = True
     if _setting("KEEP_RAW"):
         meta["raw"] = _store_raw(raw)
+    participants = _other_recipients(parsed, mailboxes)
+    sender_address, sender_name = parsed.from_address, parsed.from_name
+    from_team = team_mail.team_sender(parsed, mailboxes.team)
+    if from_team:
+        customer = team_mail.customer_of(parsed, mailboxes.team)
+        if customer is not None:  # else the team address itself stands in for the customer
+            sender_name, sender_address = customer
+        participants = [
+            p for p in participants
+            if p.address != sender_address and _split_address(p.address)[0] not in mailboxes.team
+        ]  # fmt: skip
     inbound = InboundMessage(
         endpoint=endpoint,
         sender_kind=Identity.Kind.EMAIL,
-        sender_address=parsed.from_address,
-        sender_name=parsed.from_name[:200],
+        sender_address=sender_address,
+        sender_name=sender_name[:200],
+        from_team=from_team,
         text=visible,
         html=html,
         provider_message_id=provider_id,
@@ -407,7 +424,7 @@ def _email(
         is_auto_reply=parsed.is_auto_reply,
         is_bounce=parsed.is_bounce,
         is_historical=historical,
-        participants=_other_recipients(parsed, mailboxes),
+        participants=participants,
         allow_empty=empty,
         metadata={"email": meta},
     )

@@ -333,6 +333,11 @@ HUB_EMAIL = {
 HUB = {
     # A resolved conversation is reopened by a new message within this window, else a new one opens.
     "REOPEN_WINDOW": timedelta(hours=float(os.environ.get("HUB_REOPEN_WINDOW_HOURS", 168))),
+    # An email with no thread headers joins the same person's conversation on the same mailbox
+    # with the same subject (prefixes and tags aside) active within this many days.
+    "SUBJECT_THREAD_WINDOW": timedelta(
+        days=float(os.environ.get("HUB_SUBJECT_THREAD_WINDOW_DAYS", 30))
+    ),
     # Outbound delivery: attempts before a message is marked failed, and backoff cap (seconds).
     "DELIVERY_MAX_ATTEMPTS": int(os.environ.get("HUB_DELIVERY_MAX_ATTEMPTS", 8)),
     "DELIVERY_BACKOFF_BASE": float(os.environ.get("HUB_DELIVERY_BACKOFF_BASE", 10)),

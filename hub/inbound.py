@@ -75,12 +75,15 @@ class InboundMessage:
     # number's SMS and WhatsApp identities first): the ingest uses it instead of looking the
     # sender up again. ``identity.contact_locked`` says whether its contact row is locked.
     resolved_sender: tuple[Any, bool] | None = None
+    # The team address an email was sent from (imported history of a shared mailbox, a team
+    # member's answer from their own client): the message is outbound, authored by the agent
+    # with that email when there is one; ``sender_*`` then name the customer it went to.
+    from_team: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | str | None = None
 
     @property
     def wants_answer(self) -> bool:
         """Whether the person now waits for a reply: what reopens and starts the clock."""
-        return self.awaits_reply and not (
-            self.is_auto_reply or self.is_bounce or self.is_historical
-        )
+        waived = self.is_auto_reply or self.is_bounce or self.is_historical or self.from_team
+        return self.awaits_reply and not waived

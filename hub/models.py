@@ -177,9 +177,7 @@ class Conversation(PreparedSave, models.Model):
             models.Index(fields=["-last_activity_at", "-id"], name="hub_conv_activity_idx"),
             # With the id, the lists' full order (ties of last_activity_at are common after an
             # import): the scan stops after one page instead of sorting every tied row.
-            models.Index(
-                fields=["status", "-last_activity_at", "-id"], name="hub_conv_status_idx"
-            ),
+            models.Index(fields=["status", "-last_activity_at", "-id"], name="hub_conv_status_idx"),
             models.Index(fields=["team", "-last_activity_at", "-id"], name="hub_conv_team_idx"),
             models.Index(
                 fields=["contact", "endpoint", "-last_activity_at"], name="hub_conv_contact_idx"

@@ -280,6 +280,20 @@ def bounce(item: Message) -> list[dict] | None:
         for entry in recipients
         if isinstance(entry, dict)
     ]
+def threading_text(item: Message) -> str:
+    """Which threading rule put the message in this conversation (``hub.services.thread_rules``),
+    told in the agent's language; "" where none was recorded."""
+    rule = ((item.metadata or {}).get("threading") or {}).get("rule")
+    labels = {
+        "reply_token": _("our reply address"),
+        "references": _("its In-Reply-To/References headers name a message of this conversation"),
+        "reverse_references": _("a reply in this conversation names it (it arrived later)"),
+        "subject_ref": _("the [#number] in its subject"),
+        "subject": _("its subject (no thread headers): the same person, the same mailbox"),
+        "contact_latest": _("the person's latest conversation on this channel"),
+        "new": _("nothing matched: it opened a conversation"),
+    }
+    return labels.get(rule, "") if isinstance(rule, str) else ""
 
 
 def also_to(item: Message) -> list[str]:

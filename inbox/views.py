@@ -186,6 +186,7 @@ def _present_items(items: list[Message]) -> list[Message]:
             item.bounce = presenters.bounce(item)
         if item.direction == Message.Direction.INBOUND:
             item.also_to = presenters.also_to(item)
+        item.threading = presenters.threading_text(item)
         item.files = [
             {"a": a, "image": a.content_type in INLINE_IMAGES} for a in item.attachments.all()
         ]

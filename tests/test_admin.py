@@ -86,9 +86,16 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     IdentityFactory(contact=anna, kind="email", value="anna.rossi@example.com")
     IdentityFactory(contact=anna, kind="api", value="anna-api")
     IdentityFactory(contact=anna, kind="phone", value="+393471234567")
-    first = ingest(inbound(api_endpoint, "anna-api", text="Where is my parcel?", attachments=[
-        InboundAttachment("label.pdf", "application/pdf", b"%PDF-1.4"),
-    ]))
+    first = ingest(
+        inbound(
+            api_endpoint,
+            "anna-api",
+            text="Where is my parcel?",
+            attachments=[
+                InboundAttachment("label.pdf", "application/pdf", b"%PDF-1.4"),
+            ],
+        )
+    )
     conversation = first.conversation
     with on_commit():
         reply = send_reply(conversation, text="It ships tomorrow.", author=agent)
@@ -151,8 +158,15 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
 
 def test_the_admin_registers_the_domain_models():
     assert {
-        "crm.Contact", "crm.Company", "crm.Identity", "hub.Team", "hub.Endpoint",
-        "hub.Conversation", "hub.Message", "hub.LocalDelivery", "hub.WebhookSubscription",
+        "crm.Contact",
+        "crm.Company",
+        "crm.Identity",
+        "hub.Team",
+        "hub.Endpoint",
+        "hub.Conversation",
+        "hub.Message",
+        "hub.LocalDelivery",
+        "hub.WebhookSubscription",
         "hub.WebhookDelivery",
     } <= set(REGISTERED)
 
@@ -175,14 +189,17 @@ def test_conversation_change_page_shows_the_timeline_inline(root_client, world):
     response = root_client.get(admin_url(Conversation, "change", conversation.pk))
     assert response.status_code == 200
     [timeline] = [
-        formset for formset in response.context["inline_admin_formsets"]
+        formset
+        for formset in response.context["inline_admin_formsets"]
         if isinstance(formset.opts, TimelineInline)
     ]
     shown = [form.instance for form in timeline.formset.forms]
     expected = list(conversation.messages.order_by("occurred_at", "id"))
     assert shown == expected
     assert [(m.kind, m.event_type) for m in shown] == [
-        ("message", ""), ("message", ""), ("event", "resolved")
+        ("message", ""),
+        ("message", ""),
+        ("event", "resolved"),
     ]
     content = response.content.decode()
     assert "Where is my parcel?" in content
@@ -210,10 +227,13 @@ def test_conversation_list_filters(root_client, world):
 
 
 def _act(client, action: str, conversations):
-    return client.post(admin_url(Conversation, "changelist"), {
-        "action": action,
-        "_selected_action": [c.pk for c in conversations],
-    })
+    return client.post(
+        admin_url(Conversation, "changelist"),
+        {
+            "action": action,
+            "_selected_action": [c.pk for c in conversations],
+        },
+    )
 
 
 def test_assign_to_me_action(root_client, superuser, world):
@@ -258,9 +278,13 @@ def test_redeliver_webhook_action(root_client, world, http_mock):
 
     http_mock.add(responses.POST, "https://hooks.example/in", status=204)
     delivery = world["delivery"]
-    response = root_client.post(admin_url(WebhookDelivery, "changelist"), {
-        "action": "redeliver", "_selected_action": [delivery.pk],
-    })
+    response = root_client.post(
+        admin_url(WebhookDelivery, "changelist"),
+        {
+            "action": "redeliver",
+            "_selected_action": [delivery.pk],
+        },
+    )
     assert response.status_code == 302
     delivery.refresh_from_db()
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
@@ -276,10 +300,12 @@ def test_redeliver_webhook_action(root_client, world, http_mock):
 def staff_agent(agent):
     agent.is_staff = True
     agent.save()
-    agent.user_permissions.add(*Permission.objects.filter(
-        content_type__app_label="hub",
-        codename__in=["view_conversation", "change_conversation", "view_message"],
-    ))
+    agent.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="hub",
+            codename__in=["view_conversation", "change_conversation", "view_message"],
+        )
+    )
     return agent
 
 

@@ -184,8 +184,9 @@ def test_token_auth(agent, conversation):
     assert response.status_code == 200
     assert ids(response) == [conversation.pk]
     # Authenticated as that user: "me" is the token's owner. No CSRF for token clients.
-    response = client.post(conversation_url(conversation, "assign"), {"assignee": agent.pk},
-                           format="json")
+    response = client.post(
+        conversation_url(conversation, "assign"), {"assignee": agent.pk}, format="json"
+    )
     assert response.status_code == 200
     assert ids(client.get(CONVERSATIONS, {"assignee": "me"})) == [conversation.pk]
 
@@ -289,8 +290,9 @@ def test_superuser_sees_every_team(superuser, conversation, foreign_conversation
     client = client_for(superuser)
     assert set(ids(client.get(CONVERSATIONS))) == {conversation.pk, foreign_conversation.pk}
     assert client.get(conversation_url(foreign_conversation, "timeline")).status_code == 200
-    response = client.post(conversation_url(foreign_conversation, "notes"), {"text": "seen"},
-                           format="json")
+    response = client.post(
+        conversation_url(foreign_conversation, "notes"), {"text": "seen"}, format="json"
+    )
     assert response.status_code == 201
 
 
@@ -337,8 +339,9 @@ def inbox(team, agent, colleague, endpoint_for, other_team):
     make = ConversationFactory
     rows = {
         "open_mine": make(endpoint=api_ep, contact=anna, assignee=agent),
-        "pending_colleague": make(endpoint=sms_ep, contact=anna, assignee=colleague,
-                                  status="pending"),
+        "pending_colleague": make(
+            endpoint=sms_ep, contact=anna, assignee=colleague, status="pending"
+        ),
         "snoozed": make(endpoint=api_ep, contact=bob, status="snoozed"),
         "resolved": make(endpoint=sms_ep, contact=bob, status="resolved"),
         "second_team": make(endpoint=second_ep, contact=anna),
@@ -347,8 +350,15 @@ def inbox(team, agent, colleague, endpoint_for, other_team):
     for age, conversation in enumerate(rows.values()):
         conversation.last_activity_at = now - timedelta(minutes=age)
         conversation.save()
-    rows.update(team=team, second=second, api_ep=api_ep, sms_ep=sms_ep, anna=anna, bob=bob,
-                other_team=other_team)
+    rows.update(
+        team=team,
+        second=second,
+        api_ep=api_ep,
+        sms_ep=sms_ep,
+        anna=anna,
+        bob=bob,
+        other_team=other_team,
+    )
     return rows
 
 
@@ -374,8 +384,10 @@ def test_list_without_filters_shows_every_visible_conversation_newest_first(api,
         ({"status": ["pending", "snoozed"]}, ["pending_colleague", "snoozed"]),
         ({"status": ["resolved"]}, ["resolved"]),
         ({"channel": "sms"}, ["pending_colleague", "resolved"]),
-        ({"channel": ["sms", "api"]},
-         ["open_mine", "pending_colleague", "snoozed", "resolved", "second_team"]),
+        (
+            {"channel": ["sms", "api"]},
+            ["open_mine", "pending_colleague", "snoozed", "resolved", "second_team"],
+        ),
         ({"assignee": "me"}, ["open_mine"]),
         ({"assignee": "none"}, ["snoozed", "resolved", "second_team"]),
         ({"status": "open", "channel": "api", "assignee": "none"}, ["second_team"]),
@@ -466,10 +478,12 @@ def test_conversation_list_cursor_pagination_walks_every_row_once(api, api_endpo
     conversations = []
     for i in range(23):
         # Ties on last_activity_at (groups of three) must not lose or repeat rows at page edges.
-        conversations.append(ConversationFactory(
-            endpoint=api_endpoint if i % 2 else sms,
-            last_activity_at=base + timedelta(seconds=i // 3),
-        ))
+        conversations.append(
+            ConversationFactory(
+                endpoint=api_endpoint if i % 2 else sms,
+                last_activity_at=base + timedelta(seconds=i // 3),
+            )
+        )
     expected = [
         c.pk for c in sorted(conversations, key=lambda c: (c.last_activity_at, c.pk), reverse=True)
     ]
@@ -482,9 +496,7 @@ def test_conversation_list_cursor_pagination_walks_every_row_once(api, api_endpo
     assert pages == 3
 
 
-def test_an_agent_of_several_teams_pages_through_their_teams_merged(
-    agent, team, monkeypatch
-):
+def test_an_agent_of_several_teams_pages_through_their_teams_merged(agent, team, monkeypatch):
     """Read one team at a time and merged (``PerTeamMerge``): the same pages as one query over
     all the agent's teams gives, forward and back, with ties at page edges and filters; other
     teams' newer conversations left out."""
@@ -570,14 +582,35 @@ def test_timeline_is_ordered_by_occurred_at_then_id(api, conversation):
 
 def test_late_message_with_earlier_received_at_sorts_before_later_ones(api, api_endpoint):
     t0 = timezone.now() - timedelta(hours=3)
-    one = ingest(inbound(api_endpoint, "cust-9", text="one", provider_message_id="1",
-                         received_at=t0 + timedelta(hours=1)))
-    two = ingest(inbound(api_endpoint, "cust-9", text="two", provider_message_id="2",
-                         received_at=t0 + timedelta(hours=2)))
-    response = api.post(INBOUND, {
-        "endpoint": api_endpoint.pk, "sender": {"address": "cust-9"}, "text": "zero",
-        "provider_message_id": "0", "received_at": t0.isoformat(),
-    }, format="json")
+    one = ingest(
+        inbound(
+            api_endpoint,
+            "cust-9",
+            text="one",
+            provider_message_id="1",
+            received_at=t0 + timedelta(hours=1),
+        )
+    )
+    two = ingest(
+        inbound(
+            api_endpoint,
+            "cust-9",
+            text="two",
+            provider_message_id="2",
+            received_at=t0 + timedelta(hours=2),
+        )
+    )
+    response = api.post(
+        INBOUND,
+        {
+            "endpoint": api_endpoint.pk,
+            "sender": {"address": "cust-9"},
+            "text": "zero",
+            "provider_message_id": "0",
+            "received_at": t0.isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 201
     late_id = response.json()["message"]["id"]
     assert late_id > two.pk  # stored last ...
@@ -599,9 +632,16 @@ def test_timeline_cursor_pagination(api, conversation):
 
 
 def test_timeline_items_carry_sender_and_attachments(api, api_endpoint):
-    message = ingest(inbound(api_endpoint, "cust-3", text="see attached", attachments=[
-        InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-1.4 test"),
-    ]))
+    message = ingest(
+        inbound(
+            api_endpoint,
+            "cust-3",
+            text="see attached",
+            attachments=[
+                InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-1.4 test"),
+            ],
+        )
+    )
     item = api.get(conversation_url(message.conversation, "timeline")).json()["results"][0]
     assert item["sender"]["value"] == "cust-3"
     assert item["direction"] == "in" and item["delivery_status"] == "received"
@@ -617,8 +657,9 @@ def test_reply_is_stored_queued_then_delivered_to_the_local_outbox(
     api, agent, conversation, on_commit
 ):
     with on_commit():
-        response = api.post(conversation_url(conversation, "reply"), {"text": "On its way!"},
-                            format="json")
+        response = api.post(
+            conversation_url(conversation, "reply"), {"text": "On its way!"}, format="json"
+        )
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["direction"] == "out" and body["kind"] == "message"
@@ -648,8 +689,9 @@ def test_empty_reply_is_400(api, conversation, body):
 
 
 def test_too_long_reply_is_422(api, conversation):
-    response = api.post(conversation_url(conversation, "reply"), {"text": "x" * 100_001},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "reply"), {"text": "x" * 100_001}, format="json"
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "too_long"
     assert not Message.objects.filter(direction="out").exists()
@@ -669,19 +711,23 @@ def test_reply_check_reports_without_storing(api, conversation):
 
 def test_note(api, agent, conversation, on_commit):
     with on_commit():
-        response = api.post(conversation_url(conversation, "notes"), {"text": "VIP customer"},
-                            format="json")
+        response = api.post(
+            conversation_url(conversation, "notes"), {"text": "VIP customer"}, format="json"
+        )
     assert response.status_code == 201
     note = Message.objects.get(pk=response.json()["id"])
     assert (note.kind, note.author, note.text) == ("note", agent, "VIP customer")
     assert not LocalDelivery.objects.exists()  # notes are internal, never sent
-    assert api.post(conversation_url(conversation, "notes"), {"text": ""},
-                    format="json").status_code == 400
+    assert (
+        api.post(conversation_url(conversation, "notes"), {"text": ""}, format="json").status_code
+        == 400
+    )
 
 
 def test_assign_to_a_team_member_writes_an_event(api, agent, colleague, conversation):
-    response = api.post(conversation_url(conversation, "assign"), {"assignee": colleague.pk},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "assign"), {"assignee": colleague.pk}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["assignee"] == colleague.pk
     conversation.refresh_from_db()
@@ -695,8 +741,9 @@ def test_assign_to_a_team_member_writes_an_event(api, agent, colleague, conversa
 def test_assign_to_a_non_member_is_400(api, conversation, other_team):
     outsider = UserFactory(username="outsider")
     other_team.members.add(outsider)
-    response = api.post(conversation_url(conversation, "assign"), {"assignee": outsider.pk},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "assign"), {"assignee": outsider.pk}, format="json"
+    )
     assert response.status_code == 400
     assert "assignee" in response.json()
     conversation.refresh_from_db()
@@ -707,8 +754,7 @@ def test_assign_to_a_non_member_is_400(api, conversation, other_team):
 def test_unassign_with_null(api, agent, conversation):
     conversation.assignee = agent
     conversation.save()
-    response = api.post(conversation_url(conversation, "assign"), {"assignee": None},
-                        format="json")
+    response = api.post(conversation_url(conversation, "assign"), {"assignee": None}, format="json")
     assert response.status_code == 200
     assert response.json()["assignee"] is None
     conversation.refresh_from_db()
@@ -717,8 +763,9 @@ def test_unassign_with_null(api, agent, conversation):
 
 
 def test_move_to_a_team_the_caller_is_not_in_is_400(api, conversation, other_team, team):
-    response = api.post(conversation_url(conversation, "assign"), {"team": other_team.pk},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "assign"), {"team": other_team.pk}, format="json"
+    )
     assert response.status_code == 400
     assert "team" in response.json()
     conversation.refresh_from_db()
@@ -728,8 +775,11 @@ def test_move_to_a_team_the_caller_is_not_in_is_400(api, conversation, other_tea
 def test_move_to_another_own_team(api, agent, conversation):
     second = TeamFactory(name="Billing")
     second.members.add(agent)
-    response = api.post(conversation_url(conversation, "assign"),
-                        {"team": second.pk, "assignee": agent.pk}, format="json")
+    response = api.post(
+        conversation_url(conversation, "assign"),
+        {"team": second.pk, "assignee": agent.pk},
+        format="json",
+    )
     assert response.status_code == 200
     assert (response.json()["team"], response.json()["assignee"]) == (second.pk, agent.pk)
     assert events(conversation, "team_changed").count() == 1
@@ -752,15 +802,18 @@ def test_resolve_and_reopen_write_events(api, agent, conversation):
     assert response.json()["status"] == "open"
     assert response.json()["resolved_at"] is None
     assert events(conversation, "reopened").get().author == agent
-    kinds = [(m["kind"], m["event_type"])
-             for m in api.get(conversation_url(conversation, "timeline")).json()["results"]]
+    kinds = [
+        (m["kind"], m["event_type"])
+        for m in api.get(conversation_url(conversation, "timeline")).json()["results"]
+    ]
     assert kinds == [("message", ""), ("event", "resolved"), ("event", "reopened")]
 
 
 def test_snooze(api, conversation):
     until = timezone.now() + timedelta(hours=4)
-    response = api.post(conversation_url(conversation, "snooze"), {"until": until.isoformat()},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "snooze"), {"until": until.isoformat()}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "snoozed"
     conversation.refresh_from_db()
@@ -783,9 +836,11 @@ def test_snooze_needs_a_future_time(api, conversation, until):
 
 def test_snoozing_a_resolved_conversation_is_a_conflict(api, conversation):
     resolve(conversation)
-    response = api.post(conversation_url(conversation, "snooze"),
-                        {"until": (timezone.now() + timedelta(hours=1)).isoformat()},
-                        format="json")
+    response = api.post(
+        conversation_url(conversation, "snooze"),
+        {"until": (timezone.now() + timedelta(hours=1)).isoformat()},
+        format="json",
+    )
     assert response.status_code == 409
 
 
@@ -804,8 +859,11 @@ def _identity_errors(body):
 
 def test_contact_crud(api):
     company = CompanyFactory()
-    response = api.post(CONTACTS, {"name": "Ada", "language": "it", "company": company.pk,
-                                   "attributes": {"plan": "gold"}}, format="json")
+    response = api.post(
+        CONTACTS,
+        {"name": "Ada", "language": "it", "company": company.pk, "attributes": {"plan": "gold"}},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     assert response.json()["identities"] == []
@@ -818,8 +876,11 @@ def test_contact_crud(api):
     assert response.status_code == 200
     assert Contact.objects.get(pk=pk).name == "Ada Lovelace"
 
-    response = api.put(contact_url(pk), {"name": "Ada L.", "language": "en", "company": None,
-                                         "attributes": {}}, format="json")
+    response = api.put(
+        contact_url(pk),
+        {"name": "Ada L.", "language": "en", "company": None, "attributes": {}},
+        format="json",
+    )
     assert response.status_code == 200
     contact = Contact.objects.get(pk=pk)
     assert (contact.name, contact.language, contact.company) == ("Ada L.", "en", None)
@@ -830,19 +891,24 @@ def test_contact_crud(api):
 
 
 def test_create_contact_with_identities_normalises_them(api):
-    response = api.post(CONTACTS, {
-        "name": "Anna Rossi",
-        "identities": [
-            {"kind": "email", "value": "  Anna.Rossi@Example.COM "},
-            {"kind": "phone", "value": "+39 347 123 4567"},
-        ],
-    }, format="json")
+    response = api.post(
+        CONTACTS,
+        {
+            "name": "Anna Rossi",
+            "identities": [
+                {"kind": "email", "value": "  Anna.Rossi@Example.COM "},
+                {"kind": "phone", "value": "+39 347 123 4567"},
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     values = {(i["kind"], i["value"]) for i in response.json()["identities"]}
     assert values == {("email", "anna.rossi@example.com"), ("phone", "+393471234567")}
     contact = Contact.objects.get(pk=response.json()["id"])
     assert set(contact.identities.values_list("value", flat=True)) == {
-        "anna.rossi@example.com", "+393471234567"
+        "anna.rossi@example.com",
+        "+393471234567",
     }
 
 
@@ -865,13 +931,17 @@ def test_invalid_identity_on_create_is_400_with_field_error(api, identity):
 
 def test_identity_owned_by_another_contact_is_409_and_nothing_is_created(api):
     owner = IdentityFactory(kind="phone", value="+393471234567").contact
-    response = api.post(CONTACTS, {
-        "name": "Copycat",
-        "identities": [
-            {"kind": "email", "value": "new@example.com"},
-            {"kind": "phone", "value": "347 123 4567"},  # the owner's number, another format
-        ],
-    }, format="json")
+    response = api.post(
+        CONTACTS,
+        {
+            "name": "Copycat",
+            "identities": [
+                {"kind": "email", "value": "new@example.com"},
+                {"kind": "phone", "value": "347 123 4567"},  # the owner's number, another format
+            ],
+        },
+        format="json",
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "identity_taken"
     assert list(Contact.objects.all()) == [owner]
@@ -885,16 +955,16 @@ def test_contact_attributes_must_be_an_object(api):
 
 
 def test_nul_in_contact_attributes_is_400_not_a_database_error(api):
-    response = api.post(CONTACTS, {"name": "X", "attributes": {"note": "a\u0000b"}},
-                        format="json")
+    response = api.post(CONTACTS, {"name": "X", "attributes": {"note": "a\u0000b"}}, format="json")
     assert response.status_code == 400
     assert "attributes" in response.json()
 
 
 def test_identities_cannot_be_replaced_through_update(api):
     contact = IdentityFactory().contact
-    response = api.patch(contact_url(contact), {"identities": [{"kind": "api", "value": "x"}]},
-                         format="json")
+    response = api.patch(
+        contact_url(contact), {"identities": [{"kind": "api", "value": "x"}]}, format="json"
+    )
     assert response.status_code == 400
     assert "identities" in response.json()
     assert contact.identities.count() == 1
@@ -902,21 +972,27 @@ def test_identities_cannot_be_replaced_through_update(api):
 
 def test_add_identity_to_a_contact(api):
     contact = ContactFactory()
-    response = api.post(contact_url(contact, "identities"),
-                        {"kind": "email", "value": "Bob@Example.org", "display_name": "Bob"},
-                        format="json")
+    response = api.post(
+        contact_url(contact, "identities"),
+        {"kind": "email", "value": "Bob@Example.org", "display_name": "Bob"},
+        format="json",
+    )
     assert response.status_code == 201
     assert response.json()["value"] == "bob@example.org"
     assert contact.identities.get().value == "bob@example.org"
 
     taken = IdentityFactory(kind="whatsapp", value="+393470000000")
-    response = api.post(contact_url(contact, "identities"),
-                        {"kind": "whatsapp", "value": "+39 347 000 0000"}, format="json")
+    response = api.post(
+        contact_url(contact, "identities"),
+        {"kind": "whatsapp", "value": "+39 347 000 0000"},
+        format="json",
+    )
     assert response.status_code == 409
     assert taken.contact.identities.count() == 1 and contact.identities.count() == 1
 
-    response = api.post(contact_url(contact, "identities"), {"kind": "email", "value": "nope"},
-                        format="json")
+    response = api.post(
+        contact_url(contact, "identities"), {"kind": "email", "value": "nope"}, format="json"
+    )
     assert response.status_code == 400
     assert "value" in response.json()
 
@@ -954,12 +1030,22 @@ def test_contact_timeline_spans_channels_and_respects_teams(
     hidden_mailbox = EndpointFactory(channel="email", address="sales@x.example", team=other_team)
     t0 = timezone.now() - timedelta(hours=5)
     via_api = ingest(inbound(api_endpoint, "anna-42", text="api", received_at=t0))
-    via_sms = ingest(inbound(endpoint_for("sms"), "+39 347 123 4567", text="sms",
-                             received_at=t0 + timedelta(hours=1)))
-    via_api_2 = ingest(inbound(api_endpoint, "anna-42", text="api again",
-                               received_at=t0 + timedelta(hours=2)))
-    hidden = ingest(inbound(hidden_mailbox, "anna@example.com", text="email to another team",
-                            received_at=t0 + timedelta(minutes=30)))
+    via_sms = ingest(
+        inbound(
+            endpoint_for("sms"), "+39 347 123 4567", text="sms", received_at=t0 + timedelta(hours=1)
+        )
+    )
+    via_api_2 = ingest(
+        inbound(api_endpoint, "anna-42", text="api again", received_at=t0 + timedelta(hours=2))
+    )
+    hidden = ingest(
+        inbound(
+            hidden_mailbox,
+            "anna@example.com",
+            text="email to another team",
+            received_at=t0 + timedelta(minutes=30),
+        )
+    )
     ingest(inbound(api_endpoint, "someone-else", text="not Anna"))
     assert via_api.conversation_id != via_sms.conversation_id
 
@@ -1005,7 +1091,7 @@ def test_inbound_creates_message_and_conversation(api, api_endpoint):
     message, conversation = body["message"], body["conversation"]
     assert message["direction"] == "in" and message["text"] == "Hi, I need help"
     assert message["provider_message_id"] == "prov-1"
-    assert message["metadata"] == {"order": 42}
+    assert message["metadata"] == {"order": 42, "threading": {"rule": "new"}}
     assert message["sender"]["kind"] == "api" and message["sender"]["value"] == "cust-77"
     assert message["conversation"] == conversation["id"]
     assert conversation["status"] == "open" and conversation["endpoint"] == api_endpoint.pk
@@ -1111,9 +1197,13 @@ def test_inbound_text_at_the_limit_is_accepted(api, api_endpoint):
 
 
 def test_inbound_html_is_sanitised(api, api_endpoint):
-    response = api.post(INBOUND, _inbound_body(
-        api_endpoint, text=..., html='<p onclick="x()">Hi <script>alert(1)</script>there</p>'
-    ), format="json")
+    response = api.post(
+        INBOUND,
+        _inbound_body(
+            api_endpoint, text=..., html='<p onclick="x()">Hi <script>alert(1)</script>there</p>'
+        ),
+        format="json",
+    )
     assert response.status_code == 201
     html = response.json()["message"]["html"]
     assert "script" not in html and "onclick" not in html
@@ -1138,11 +1228,15 @@ def test_webhooks_are_staff_only(api):
 
 def test_staff_manages_webhooks(staff):
     client = client_for(staff)
-    response = client.post(WEBHOOKS, {
-        "url": "https://integrator.example/hooks",
-        "events": ["message.created", "conversation.updated"],
-        "description": "CRM sync",
-    }, format="json")
+    response = client.post(
+        WEBHOOKS,
+        {
+            "url": "https://integrator.example/hooks",
+            "events": ["message.created", "conversation.updated"],
+            "description": "CRM sync",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["events"] == ["message.created", "conversation.updated"]
@@ -1275,8 +1369,17 @@ def test_openapi_schema_is_valid_and_lists_the_api(agent):
     ]:
         assert path in paths, path
     params = {p["name"]: p for p in paths["/api/v1/conversations/"]["get"]["parameters"]}
-    assert {"status", "channel", "endpoint", "assignee", "contact", "team", "updated_since",
-            "cursor", "page_size"} <= set(params)
+    assert {
+        "status",
+        "channel",
+        "endpoint",
+        "assignee",
+        "contact",
+        "team",
+        "updated_since",
+        "cursor",
+        "page_size",
+    } <= set(params)
     assert params["contact"]["schema"]["type"] == "integer"
     # Ids are integers for client generators, not strings.
     [detail_id] = paths["/api/v1/conversations/{id}/"]["get"]["parameters"]

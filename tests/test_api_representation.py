@@ -99,4 +99,3 @@ def test_representation_of_unsaved_naive_times_follows_drf(api_endpoint):
         assert s.ConversationSerializer(conversation).data == generic(
             s.ConversationSerializer, conversation
         )
-

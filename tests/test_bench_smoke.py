@@ -118,17 +118,20 @@ def test_cli_defaults_and_quick():
 
 
 def test_top_errors_counts_exception_lines():
-    log = "\n".join([
-        "Internal Server Error: /api/v1/inbound/",
-        "Traceback (most recent call last):",
-        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
-        "django.db.utils.OperationalError: connection failed: FATAL:  sorry, too many clients",
-        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
-        "    raise KeyError('x')",
-    ])
+    log = "\n".join(
+        [
+            "Internal Server Error: /api/v1/inbound/",
+            "Traceback (most recent call last):",
+            "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
+            "django.db.utils.OperationalError: connection failed: FATAL:  sorry, too many clients",
+            "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
+            "    raise KeyError('x')",
+        ]
+    )
     top = h.top_errors(log)
     assert top[0] == (
-        2, "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already"
+        2,
+        "psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already",
     )
     assert len(top) == 2
     assert h.top_errors("all good") == []
@@ -143,3 +146,17 @@ def test_unexpected_answers_are_described_briefly():
     assert describe(400, b'{"text": ["Give text or html."]}') == (
         'HTTP 400: {"text": ["Give text or html."]}'
     )
+
+
+def test_threading_score_counts_split_mixed_and_lost():
+    from bench.threading_case import score
+
+    manifest = [
+        {"message_id": "<a1@x>", "thread": 1},
+        {"message_id": "<a2@x>", "thread": 1},  # split from a1
+        {"message_id": "<b1@x>", "thread": 2},  # mixed with a2's conversation
+        {"message_id": "<c1@x>", "thread": 3},  # lost
+    ]
+    stored = {"a1@x": 10, "a2@x": 11, "b1@x": 11}
+    assert score(manifest, stored) == {"split": 1, "mixed": 1, "lost": 1}
+    assert score(manifest[:1], {"a1@x": 10}) == {"split": 0, "mixed": 0, "lost": 0}

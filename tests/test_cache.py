@@ -31,4 +31,3 @@ def test_each_thread_has_its_own_cache_object_but_one_pool_and_one_connection():
     pool = results[0][1]
     assert pool._created_connections == 1  # sequential users: one connection, reused
     cache.delete("shared-pool-test")
-

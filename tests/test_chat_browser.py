@@ -22,6 +22,8 @@ from tests.live import CHROMIUM_ARGS, free_port, route_to_queues, test_database_
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def _wait_for(predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -176,8 +176,9 @@ def test_new_visitors_per_address_are_limited(endpoint, settings):
     settings.HUB_CHAT = {**settings.HUB_CHAT, "SESSIONS_PER_MINUTE_PER_IP": 2}
     with one_rate_window():
         statuses = [
-            call("session", {"endpoint": endpoint.public_key}, REMOTE_ADDR="203.0.113.50")
-            .status_code
+            call(
+                "session", {"endpoint": endpoint.public_key}, REMOTE_ADDR="203.0.113.50"
+            ).status_code
             for _ in range(3)
         ]
     assert statuses == [200, 200, 429]

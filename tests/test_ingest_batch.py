@@ -71,7 +71,9 @@ def _without_participant_ids(metadata: dict) -> dict:
 def _snapshot() -> dict:
     """Everything the two paths write, without ids and write times."""
     messages = list(
-        Message.objects.select_related("sender_identity", "conversation").order_by("id")
+        Message.objects.select_related(
+            "sender_identity", "recipient_identity", "conversation"
+        ).order_by("id")
     )
     members: dict[int, list[str]] = {}
     for message in messages:
@@ -118,7 +120,10 @@ def _snapshot() -> dict:
             continue
         stored[message.provider_message_id] = {
             "conversation": conversation_of(message),
-            "sender": message.sender_identity.value,
+            "sender": message.sender_identity and message.sender_identity.value,
+            "recipient": message.recipient_identity and message.recipient_identity.value,
+            "direction": message.direction,
+            "author": message.author_id,
             "text": message.text,
             "html": message.html,
             "metadata": _without_participant_ids(message.metadata),
@@ -399,14 +404,16 @@ def test_a_message_ingest_refuses_comes_back_as_its_error(support):
     assert Message.objects.count() == 1
 
 
-def _mail(sender: str, message_id: str, minute: int, refs=(), extra: str = "", name="X") -> bytes:
+def _mail(
+    sender: str, message_id: str, minute: int, refs=(), extra: str = "", name="X", subject=""
+) -> bytes:
     threading = ""
     if refs:
         names = " ".join(f"<{ref}>" for ref in refs)
         threading = f"In-Reply-To: <{refs[-1]}>\r\nReferences: {names}\r\n"
     return (
         f"From: {name} <{sender}>\r\nTo: {MAILBOX}\r\n{extra}{threading}"
-        f"Subject: S {message_id}\r\nMessage-ID: <{message_id}>\r\n"
+        f"Subject: {subject or f'S {message_id}'}\r\nMessage-ID: <{message_id}>\r\n"
         f"Date: Mon, 06 Jan 2025 10:{minute:02d}:00 +0000\r\n\r\nBody {message_id}\r\n"
     ).encode()
 
@@ -441,6 +448,39 @@ CROSS_PERSON_CASES = {
         ],
     ),
 }
+
+
+def _subject_and_cross_sender_mail() -> list[bytes]:
+    from tests.test_email_threading_relink import _thread as cross_sender
+    from tests.test_email_threading_subject import _thread as by_subject
+
+    return [
+        *by_subject(),
+        *by_subject(sender="marco@example.it"),  # another person's thread of the same subject
+        *cross_sender(),
+        _mail("anna@example.it", "s1@a", 1, subject="Re: Consegna urgente 42"),
+        _mail("anna@example.it", "s2@a", 2, subject="Consegna urgente 42"),
+        _mail("anna@example.it", "s3@a", 3, subject="Consegna urgente 42"),
+        _mail("anna@example.it", "s4@a", 4, subject="R: consegna URGENTE 42!"),
+    ]
+
+
+def _team_addresses():
+    from hub.models import Endpoint
+
+    Endpoint.objects.filter(address=MAILBOX).update(
+        settings={"team_addresses": ["help-desk@shop.example"]}
+    )
+
+
+@pytest.mark.parametrize("order", ["as written", "reversed", "shuffled"])
+def test_subject_threading_and_other_senders_answers_are_stored_as_one_by_one(support, order):
+    raws = _subject_and_cross_sender_mail()
+    if order == "reversed":
+        raws.reverse()
+    elif order == "shuffled":
+        random.Random(17).shuffle(raws)
+    _assert_same_as_one_by_one(raws, _team_addresses)
 
 
 @pytest.mark.parametrize("case", CROSS_PERSON_CASES)
@@ -574,7 +614,7 @@ def test_an_email_that_can_be_neither_stored_nor_quarantined_is_reported_alone(
         return quarantine(*args, **kwargs)
 
     monkeypatch.setattr(services, "quarantine", failing_second_time)
-    own = _mail(MAILBOX, "o1@s", 0)  # sent from our own mailbox: quarantined
+    own = b"To: support@shop.example\r\nMessage-ID: <o1@s>\r\n\r\nhi\r\n"  # no sender: quarantined
     raws = [
         own,
         _mail("anna@example.it", "r1@a", 1),

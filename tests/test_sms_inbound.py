@@ -75,8 +75,15 @@ def chatwoot_params(name, *, possible=True):
 
 
 def _earlier_message(post, sender):
-    response = post(inbound_params(sender=sender, to="", sid="SM" + "e" * 32,
-                                   MessagingServiceSid=SERVICE_SID, body="earlier"))
+    response = post(
+        inbound_params(
+            sender=sender,
+            to="",
+            sid="SM" + "e" * 32,
+            MessagingServiceSid=SERVICE_SID,
+            body="earlier",
+        )
+    )
     assert response.status_code == 200
     return messages().get(provider_message_id="SM" + "e" * 32)
 
@@ -111,8 +118,7 @@ def expect_new_sender(post, http_mock):
 
 
 def expect_single_media(post, http_mock):
-    http_mock.get("https://chatwoot-assets.local/sample.png", body=JPEG,
-                  content_type="image/jpeg")
+    http_mock.get("https://chatwoot-assets.local/sample.png", body=JPEG, content_type="image/jpeg")
     assert post(chatwoot_params("mms_single_media")).status_code == 200
     message = messages().get()
     assert message.text == "testing3"
@@ -125,8 +131,7 @@ def expect_single_media(post, http_mock):
 
 def expect_two_media(post, http_mock):
     http_mock.get("https://chatwoot-assets.local/sample.png", body=PNG, content_type="image/png")
-    http_mock.get("https://chatwoot-assets.local/sample.jpg", body=JPEG,
-                  content_type="image/jpeg")
+    http_mock.get("https://chatwoot-assets.local/sample.jpg", body=JPEG, content_type="image/jpeg")
     assert post(chatwoot_params("mms_two_media")).status_code == 200
     message = messages().get()
     attachments = list(message.attachments.order_by("id"))
@@ -272,9 +277,7 @@ def test_answers_empty_twiml_and_stores_once_per_message_sid(post, sms):
     for response in (first, retry):
         assert response.status_code == 200
         assert response["Content-Type"] == "text/xml; charset=utf-8"
-        assert response.content == (
-            b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-        )
+        assert response.content == (b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>')
     message = messages().get()
     assert message.text == "Dov'è il mio ordine?" and message.channel == "sms"
     assert message.provider_message_id == params["MessageSid"]
@@ -304,8 +307,10 @@ def test_whatsapp_address_and_profile_name(post, whatsapp):
 def test_sms_and_whatsapp_numbers_of_one_phone_are_one_contact(post, sms, whatsapp, sms_first):
     by_sms = inbound_params(sender="+39 347 123 4567", sid="SM" + "1" * 32)
     by_whatsapp = inbound_params(
-        sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}",
-        sid="SM" + "2" * 32, ProfileName="Anna",
+        sender="whatsapp:+393471234567",
+        to=f"whatsapp:{WHATSAPP_NUMBER}",
+        sid="SM" + "2" * 32,
+        ProfileName="Anna",
     )
     for params in (by_sms, by_whatsapp) if sms_first else (by_whatsapp, by_sms):
         assert post(params).status_code == 200
@@ -331,12 +336,15 @@ def test_a_number_already_on_two_contacts_is_left_as_it_is(post, sms, whatsapp):
 
 
 def test_reply_context_threads_into_the_replied_conversation(post, whatsapp):
-    first = inbound_params(sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}",
-                           sid="SM" + "3" * 32)
+    first = inbound_params(
+        sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}", sid="SM" + "3" * 32
+    )
     post(first)
     original = messages().get()
     answer = inbound_params(
-        sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}", sid="SM" + "4" * 32,
+        sender="whatsapp:+393471234567",
+        to=f"whatsapp:{WHATSAPP_NUMBER}",
+        sid="SM" + "4" * 32,
         OriginalRepliedMessageSid="SM" + "3" * 32,
         OriginalRepliedMessageSender=f"whatsapp:{WHATSAPP_NUMBER}",
     )
@@ -376,8 +384,11 @@ def test_inactive_endpoint_refuses_and_keeps_nothing(post, sms):
 
 def test_nul_and_control_characters_never_reach_the_database(post, whatsapp):
     params = inbound_params(
-        sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}",
-        body="a\x00b\x07c", ProfileName="Mar\x00io", ButtonText="S\x00ì",
+        sender="whatsapp:+393471234567",
+        to=f"whatsapp:{WHATSAPP_NUMBER}",
+        body="a\x00b\x07c",
+        ProfileName="Mar\x00io",
+        ButtonText="S\x00ì",
     )
     assert post(params).status_code == 200
     message = messages().get()
@@ -487,8 +498,9 @@ def test_first_sms_and_whatsapp_messages_together_make_one_contact(endpoint_for)
 
     def receive(i):
         if i % 2:
-            params = inbound_params(sender="whatsapp:+393471234567",
-                                    to=f"whatsapp:{WHATSAPP_NUMBER}", sid=f"SM{i:032d}")
+            params = inbound_params(
+                sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}", sid=f"SM{i:032d}"
+            )
             return services.receive_inbound(whatsapp, params)
         return services.receive_inbound(sms, inbound_params(sid=f"SM{i:032d}"))
 
@@ -500,14 +512,18 @@ def test_first_sms_and_whatsapp_messages_together_make_one_contact(endpoint_for)
 
 
 def test_quick_reply_button_without_body_keeps_the_button_text(post, whatsapp):
-    params = inbound_params(sender="whatsapp:+393471234567", to=f"whatsapp:{WHATSAPP_NUMBER}",
-                            body="", MessageType="button", ButtonText="Sì, confermo",
-                            ButtonPayload="confirm-42")
+    params = inbound_params(
+        sender="whatsapp:+393471234567",
+        to=f"whatsapp:{WHATSAPP_NUMBER}",
+        body="",
+        MessageType="button",
+        ButtonText="Sì, confermo",
+        ButtonPayload="confirm-42",
+    )
     assert post(params).status_code == 200
     message = messages().get()
     assert message.text == "Sì, confermo"
-    assert message.metadata["twilio"]["button"] == {"text": "Sì, confermo",
-                                                    "payload": "confirm-42"}
+    assert message.metadata["twilio"]["button"] == {"text": "Sì, confermo", "payload": "confirm-42"}
 
 
 def test_the_endpoint_is_found_without_a_query_once_known_and_a_change_is_seen(post, sms):

@@ -43,8 +43,22 @@ def events(kind):
     return Message.objects.filter(kind="event", event_type=kind)
 
 
-@pytest.mark.parametrize("keyword", ["STOP", "unsubscribe", "Cancel", "END", "quit", "STOPALL",
-                                     "Revoke", "OPTOUT", "Arresta", "BASTA", "Disiscrivi"])
+@pytest.mark.parametrize(
+    "keyword",
+    [
+        "STOP",
+        "unsubscribe",
+        "Cancel",
+        "END",
+        "quit",
+        "STOPALL",
+        "Revoke",
+        "OPTOUT",
+        "Arresta",
+        "BASTA",
+        "Disiscrivi",
+    ],
+)
 def test_opt_out_keyword(client, sms, keyword):
     first = sms_from_person(client, "Ciao", 1)
     stop = sms_from_person(client, keyword, 2)
@@ -86,8 +100,12 @@ def test_keywords_only_when_alone_and_only_once(client, sms):
 
 def test_opt_out_is_per_channel(client, sms, whatsapp):
     sms_from_person(client, "Ciao", 1)
-    wa = inbound_params(sender=f"whatsapp:{PERSON}", to=f"whatsapp:{WHATSAPP_NUMBER}",
-                        sid="SM" + "w" * 32, body="Ciao da WhatsApp")
+    wa = inbound_params(
+        sender=f"whatsapp:{PERSON}",
+        to=f"whatsapp:{WHATSAPP_NUMBER}",
+        sid="SM" + "w" * 32,
+        body="Ciao da WhatsApp",
+    )
     assert signed_post(client, INBOUND_PATH, wa).status_code == 200
     sms_from_person(client, "STOP", 2)
     phone = Identity.objects.get(kind="phone")
@@ -99,8 +117,9 @@ def test_opt_out_is_per_channel(client, sms, whatsapp):
 
 
 def test_whatsapp_stop_opts_out_the_whatsapp_identity(client, whatsapp):
-    params = inbound_params(sender=f"whatsapp:{PERSON}", to=f"whatsapp:{WHATSAPP_NUMBER}",
-                            body="Stop")
+    params = inbound_params(
+        sender=f"whatsapp:{PERSON}", to=f"whatsapp:{WHATSAPP_NUMBER}", body="Stop"
+    )
     assert signed_post(client, INBOUND_PATH, params).status_code == 200
     identity = Identity.objects.get(kind="whatsapp")
     assert identity.opted_out_at is not None

@@ -55,8 +55,9 @@ def whatsapp(endpoint_for):
 
 def receive(client, endpoint, sender=PERSON, sid="SM" + "1" * 32, body="Ciao"):
     if endpoint.channel == "whatsapp":
-        params = inbound_params(sender=f"whatsapp:{sender}", to=f"whatsapp:{endpoint.address}",
-                                sid=sid, body=body)
+        params = inbound_params(
+            sender=f"whatsapp:{sender}", to=f"whatsapp:{endpoint.address}", sid=sid, body=body
+        )
     else:
         params = inbound_params(sender=sender, to=endpoint.address, sid=sid, body=body)
     response = signed_post(client, INBOUND_PATH, params, signed_url=PUBLIC + INBOUND_PATH)
@@ -71,12 +72,14 @@ def form(call) -> dict[str, list[str]]:
 def accepted(http_mock, sid="SM" + "c" * 32, **kwargs):
     def reply(request):
         sent = parse_qs(request.body)
-        body = twilio_message(sid, to=sent["To"][0], sender=sent["From"][0],
-                              body=sent.get("Body", [""])[0], **kwargs)
+        body = twilio_message(
+            sid, to=sent["To"][0], sender=sent["From"][0], body=sent.get("Body", [""])[0], **kwargs
+        )
         return 201, {}, __import__("json").dumps(body)
 
-    http_mock.add_callback(responses.POST, MESSAGES_URL, callback=reply,
-                           content_type="application/json")
+    http_mock.add_callback(
+        responses.POST, MESSAGES_URL, callback=reply, content_type="application/json"
+    )
 
 
 def posts(http_mock):
@@ -123,8 +126,9 @@ def test_a_retry_after_a_timeout_adopts_what_twilio_accepted(client, sms, http_m
         attempt_delivery(reply.pk, 0)
     reply.refresh_from_db()
     assert reply.delivery_status == "queued" and "ReadTimeout" in reply.delivery_error
-    earlier = twilio_message("SM" + "d" * 32, to=PERSON, sender=SMS_NUMBER,
-                             body="Il pacco parte oggi.")
+    earlier = twilio_message(
+        "SM" + "d" * 32, to=PERSON, sender=SMS_NUMBER, body="Il pacco parte oggi."
+    )
     http_mock.get(MESSAGES_URL, json=twilio_message_page([earlier]))
     assert attempt_delivery(reply.pk, 1) == "sent"
     reply.refresh_from_db()
@@ -141,15 +145,20 @@ def test_a_retry_sends_when_twilio_has_nothing_and_ignores_other_replies(client,
     http_mock.post(MESSAGES_URL, body=requests.exceptions.ConnectTimeout("connect timeout"))
     first = send_reply(conversation, text="Ok")
     first_sid = "SM" + "e" * 32
-    Message.objects.filter(pk=first.pk).update(provider_message_id=first_sid,
-                                               delivery_status="sent")
+    Message.objects.filter(pk=first.pk).update(
+        provider_message_id=first_sid, delivery_status="sent"
+    )
     reply = send_reply(conversation, text="Ok")
     with pytest.raises(RetryLater):
         attempt_delivery(reply.pk, 0)
     ours = twilio_message(first_sid, to=PERSON, sender=SMS_NUMBER, body="Ok")
     http_mock.get(MESSAGES_URL, json=twilio_message_page([ours]))
-    http_mock.replace(responses.POST, MESSAGES_URL, json=twilio_message(
-        "SM" + "f" * 32, to=PERSON, sender=SMS_NUMBER, body="Ok"), status=201)
+    http_mock.replace(
+        responses.POST,
+        MESSAGES_URL,
+        json=twilio_message("SM" + "f" * 32, to=PERSON, sender=SMS_NUMBER, body="Ok"),
+        status=201,
+    )
     assert attempt_delivery(reply.pk, 1) == "sent"
     reply.refresh_from_db()
     assert reply.provider_message_id == "SM" + "f" * 32
@@ -180,16 +189,23 @@ def test_a_sid_learnt_from_a_status_callback_is_not_sent_again(client, sms, http
 
 def test_twilio_4xx_fails_for_good_5xx_and_429_are_retried(client, sms, http_mock, on_commit):
     conversation = receive(client, sms)
-    http_mock.post(MESSAGES_URL, status=400,
-                   json=twilio_error(21211, "The 'To' number +393471234567 is not valid."))
+    http_mock.post(
+        MESSAGES_URL,
+        status=400,
+        json=twilio_error(21211, "The 'To' number +393471234567 is not valid."),
+    )
     with on_commit():
         reply = send_reply(conversation, text="Ciao")
     reply.refresh_from_db()
     assert reply.delivery_status == "failed" and reply.delivery_attempts == 1
     assert reply.delivery_error.startswith("Twilio error 21211: The 'To' number")
     for status, code in [(429, 20429), (500, 20500)]:
-        http_mock.replace(responses.POST, MESSAGES_URL, status=status,
-                          json=twilio_error(code, "Try later", status))
+        http_mock.replace(
+            responses.POST,
+            MESSAGES_URL,
+            status=status,
+            json=twilio_error(code, "Try later", status),
+        )
         again = send_reply(conversation, text=f"Ciao {status}")
         with pytest.raises(RetryLater):
             attempt_delivery(again.pk, 0)
@@ -197,15 +213,21 @@ def test_twilio_4xx_fails_for_good_5xx_and_429_are_retried(client, sms, http_moc
         assert again.delivery_status == "queued"
 
 
-def test_without_credentials_replies_go_to_the_local_outbox(client, endpoint_for, on_commit,
-                                                            http_mock, settings, monkeypatch):
+def test_without_credentials_replies_go_to_the_local_outbox(
+    client, endpoint_for, on_commit, http_mock, settings, monkeypatch
+):
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     endpoint = endpoint_for("sms")
     from channels_sms import conf
 
-    response = signed_post(client, INBOUND_PATH, inbound_params(), token=conf.local_auth_token(),
-                           signed_url=PUBLIC + INBOUND_PATH)
+    response = signed_post(
+        client,
+        INBOUND_PATH,
+        inbound_params(),
+        token=conf.local_auth_token(),
+        signed_url=PUBLIC + INBOUND_PATH,
+    )
     assert response.status_code == 200
     conversation = Message.objects.get(kind="message").conversation
     with on_commit():

@@ -79,9 +79,7 @@ def test_forged_signatures_are_refused(client, sms):
         INBOUND_PATH, {**params, "Body": "changed"}, HTTP_X_TWILIO_SIGNATURE=good
     )
     assert tampered.status_code == 403
-    extra_param = client.post(
-        INBOUND_PATH, {**params, "Extra": "1"}, HTTP_X_TWILIO_SIGNATURE=good
-    )
+    extra_param = client.post(INBOUND_PATH, {**params, "Extra": "1"}, HTTP_X_TWILIO_SIGNATURE=good)
     assert extra_param.status_code == 403
     assert _nothing_stored()
 

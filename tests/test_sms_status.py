@@ -199,8 +199,12 @@ def test_a_callback_during_the_send_waits_for_it_and_is_not_lost(endpoint_for):
     sms = sms_endpoint(endpoint_for)
     recipient = resolve_identity("phone", "+393471234567")
     conversation = ConversationFactory(endpoint=sms, contact=recipient.contact)
-    queued = MessageFactory(conversation=conversation, direction="out",
-                            recipient_identity=recipient, delivery_status="queued")
+    queued = MessageFactory(
+        conversation=conversation,
+        direction="out",
+        recipient_identity=recipient,
+        delivery_status="queued",
+    )
     locked = threading.Event()
 
     def work(i):

@@ -40,8 +40,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from crm.identities import InvalidIdentity, normalise
@@ -52,6 +53,7 @@ from hub.inbound import InboundMessage, InboundParticipant
 from hub.models import Attachment, Conversation, Message, MessageReference
 from hub.payloads import conversation_payload, message_payload
 from hub.services import realtime, webhooks
+from hub.services import thread_rules as rules
 from hub.services.ingestion import (
     IngestOutcome,
     attachment_with_file,
@@ -62,9 +64,11 @@ from hub.services.ingestion import (
     new_message,
     participant_entry,
     references_of,
+    started_at,
     stored_message,
     validate,
 )
+from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,11 @@ def _contact_key(row: Identity | Conversation):
     """Who a row belongs to: its contact's id, or the unsaved contact of a person new in the
     run."""
     return row.contact_id or row.contact
+
+
+def _hashable(contact_key) -> object:
+    """A contact key usable in a dict: an unsaved contact is not hashable."""
+    return contact_key if isinstance(contact_key, int) else ("new", id(contact_key))
 
 
 class _NotPlanned(Exception):
@@ -163,6 +172,7 @@ def _plannable(inbound: InboundMessage) -> bool:
         and not inbound.conversation_token
         and inbound.resolved_sender is None
         and not inbound.pending_attachments
+        and not inbound.from_team  # the team's mail: on its own (``ingest``)
     )
 
 
@@ -221,6 +231,12 @@ class _Planner:
         self.messages: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
         self.references: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
         self.keys: set[tuple[int, str]] = set()
+        # (endpoint id, contact key) -> the conversations a message may join by subject, and
+        # whether each holds a message with thread headers (by the conversation's id()).
+        self.by_contact: dict[tuple[int, object], list[Conversation]] = defaultdict(list)
+        self.holds_references: dict[int, bool] = {}
+        self.started: dict[int, datetime | None] = {}  # its earliest message's time
+        self.order: dict[int, int] = {}
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -253,21 +269,31 @@ class _Planner:
                 "channel", "provider_message_id", "conversation_id", "occurred_at", "id"
             )
         )
-        referring = list(
+        # The known people's messages naming an id of the run (their threads), and anyone's
+        # naming a message of the run (an answer that arrived first: a merge, see ``relink``).
+        fields = (
+            "channel",
+            "provider_message_id",
+            "message__endpoint_id",
+            "message__conversation__contact_id",
+            "message__conversation_id",
+            "message__occurred_at",
+            "message_id",
+        )
+        # Two queries, not one with OR: each uses the (channel, provider message id) index.
+        referring = set(
             MessageReference.objects.filter(
                 channel__in=channels,
-                provider_message_id__in=refs | ids,
+                provider_message_id__in=refs,
                 message__conversation__contact_id__in=contacts.keys(),
-            ).values_list(
-                "channel",
-                "provider_message_id",
-                "message__endpoint_id",
-                "message__conversation__contact_id",
-                "message__conversation_id",
-                "message__occurred_at",
-                "message_id",
-            )
+            ).values_list(*fields)
         )
+        referring |= set(
+            MessageReference.objects.filter(
+                channel__in=channels, provider_message_id__in=ids
+            ).values_list(*fields)
+        )
+        referring = sorted(referring, key=lambda row: row[-1])
         tokens = {inbound.conversation_ref for inbound in self.inbounds if inbound.conversation_ref}
         by_token = (
             Conversation.objects.filter(pk__in=tokens, contact_id__in=contacts.keys()).values_list(
@@ -277,12 +303,33 @@ class _Planner:
             else []
         )
         wanted = {row[2] for row in stored} | {row[4] for row in referring} | set(by_token)
+        dates = [inbound.received_at or self.now for inbound in self.inbounds]
+        window = settings.HUB["SUBJECT_THREAD_WINDOW"]
+        if contacts and any(rules.subject_key(inbound.subject) for inbound in self.inbounds):
+            # The known people's conversations a message may join by subject (``_by_subject``).
+            wanted |= set(
+                Conversation.objects.filter(
+                    contact_id__in=contacts.keys(),
+                    endpoint_id__in={inbound.endpoint.pk for inbound in self.inbounds},
+                    merged_into__isnull=True,
+                    last_activity_at__gte=min(dates) - window,
+                    last_activity_at__lte=max(dates) + window,
+                ).values_list("pk", flat=True)
+            )
         for conversation in (
             Conversation.objects.select_for_update(of=("self",))
             .filter(pk__in=wanted)
+            .annotate(
+                holds_references=Exists(
+                    MessageReference.objects.filter(message__conversation=OuterRef("pk"))
+                ),
+                started_at=started_at,
+            )
             .order_by("pk")
         ):
             self.conversations[conversation.pk] = conversation
+            self._candidate(conversation, conversation.holds_references, conversation.pk)
+            self.started[id(conversation)] = conversation.started_at
         for channel, provider_id, conversation_id, occurred_at, pk in stored:
             seen = _Seen(0, None, self.conversations[conversation_id], occurred_at, pk)
             self.messages[(channel, provider_id)].append(seen)
@@ -290,6 +337,13 @@ class _Planner:
             conversation = self.conversations[conversation_id]
             seen = _Seen(endpoint_id, contact_id, conversation, occurred_at, pk)
             self.references[(channel, key)].append(seen)
+
+    def _candidate(self, conversation: Conversation, holds_references: bool, order: int) -> None:
+        if not conversation.merged_into_id:
+            key = (conversation.endpoint_id, _hashable(_contact_key(conversation)))
+            self.by_contact[key].append(conversation)
+        self.holds_references[id(conversation)] = holds_references
+        self.order[id(conversation)] = order
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -340,18 +394,33 @@ class _Planner:
         occurred_at = inbound.received_at or self.now
 
         conversation = self._latest(self.messages, channel, refs, None, None)
+        rule = rules.REFERENCES
         if conversation is None and not new_person:
             keys = [*refs, provider_id]
             if capabilities.threads_by_references:
                 conversation = self._latest(self.references, channel, keys, endpoint.pk,
                                             contact_key)  # fmt: skip
+                rule = rules.REVERSE_REFERENCES
             if conversation is None and inbound.conversation_ref:
                 found = self.conversations.get(inbound.conversation_ref)
                 if found is not None and _contact_key(found) == contact_key:
-                    conversation = found
+                    conversation, rule = found, rules.SUBJECT_REF
                 elif self.new_conversations:
                     raise _NotPlanned  # the token might name a conversation of this run
+            if conversation is None and capabilities.threads_by_references:
+                conversation = self._by_subject(inbound, contact_key, refs, occurred_at)
+                rule = rules.SUBJECT
         created = conversation is None
+        if created:
+            rule = rules.NEW
+        if capabilities.threads_by_references:
+            for seen in self.references.get((channel, provider_id), ()):
+                if (
+                    seen.conversation is not conversation
+                    and seen.endpoint_id == endpoint.pk
+                    and not seen.conversation.merged_into_id
+                ):
+                    raise _NotPlanned  # an answer that arrived first: maybe a merge (``relink``)
         if not created:
             if conversation.merged_into_id:
                 raise _NotPlanned  # followed by ``ingest``
@@ -359,16 +428,6 @@ class _Planner:
                 inbound.is_auto_reply or inbound.is_bounce
             ) and conversation.status == Conversation.Status.RESOLVED:
                 raise _NotPlanned  # ``ingest`` records it on the timeline
-            same_contact = not new_person and _contact_key(conversation) == contact_key
-            if same_contact and capabilities.threads_by_references:
-                for seen in self.references.get((channel, provider_id), ()):
-                    if (
-                        seen.conversation is not conversation
-                        and seen.endpoint_id == endpoint.pk
-                        and seen.contact == contact_key
-                        and not seen.conversation.merged_into_id
-                    ):
-                        raise _NotPlanned  # a late message linking two threads: a merge
         try:
             text, html = message_body(inbound)
         except Exception as exc:
@@ -383,12 +442,21 @@ class _Planner:
         if created:
             conversation = new_conversation(inbound, identity.contact, occurred_at, self.now)
             self.new_conversations.append(conversation)
+            self._candidate(conversation, bool(refs), _PLANNED_ID_BASE + position)
+            self.started[id(conversation)] = occurred_at
         else:
+            started = self.started.get(id(conversation))
+            self.started[id(conversation)] = min(started or occurred_at, occurred_at)
+            if refs:
+                self.holds_references[id(conversation)] = True
             conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
+            subject = rules.thread_subject(conversation.subject, clean_text(inbound.subject)[:500])
+            if subject:
+                conversation.subject = subject  # as ``ingest``
             if conversation.pk:
                 self.updated[conversation.pk] = conversation
         message = new_message(
-            inbound, conversation, identity, text, html, occurred_at, inbound.metadata
+            inbound, conversation, identity, text, html, occurred_at, inbound.metadata, rule
         )
         # Whose the message is, for the lookups: its conversation's contact (not always the
         # sender's: a message that answers someone else's mail joins their conversation).
@@ -415,6 +483,31 @@ class _Planner:
             if identity.contact.pk:
                 self.renamed[identity.contact.pk] = identity.contact
         return identity
+
+    def _by_subject(self, inbound: InboundMessage, contact_key, refs: list[str], occurred_at):
+        """The conversation ``ingest`` finds by subject (``ingestion._by_subject``): the
+        latest one the message may join."""
+        key = rules.subject_key(inbound.subject)
+        if not key:
+            return None
+        is_reply = rules.is_reply_subject(inbound.subject)
+        best = None
+        for conversation in self.by_contact.get((inbound.endpoint.pk, _hashable(contact_key)), ()):
+            if conversation.merged_into_id or not rules.joins_by_subject(
+                conversation,
+                key=key,
+                is_reply=is_reply,
+                has_references=bool(refs),
+                holds_references=self.holds_references[id(conversation)],
+                started_at=self.started.get(id(conversation)),
+                occurred_at=occurred_at,
+                now=self.now,
+            ):
+                continue
+            rank = (conversation.last_activity_at, self.order[id(conversation)])
+            if best is None or rank > best[0]:
+                best = (rank, conversation)
+        return best[1] if best is not None else None
 
     def _latest(self, index, channel, keys, endpoint_id, contact) -> Conversation | None:
         """The conversation of the latest message among ``index``'s entries for ``keys`` (of
@@ -445,7 +538,7 @@ class _Planner:
             conversation.updated_at = now
             conversation.next_check_at = conversation.derive_next_check()
         Conversation.objects.bulk_update(
-            self.updated.values(), ["last_activity_at", "updated_at", "next_check_at"]
+            self.updated.values(), ["last_activity_at", "subject", "updated_at", "next_check_at"]
         )
         for item in planned:
             if item.participants:

@@ -15,8 +15,10 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
@@ -36,7 +38,8 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, merge, realtime, webhooks
+from hub.services import clock, realtime, relink, webhooks
+from hub.services import thread_rules as rules
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
 from hub.services.policies import policy_for
@@ -98,26 +101,6 @@ _answering = PreparedQuery(
     channel=str,
     endpoint_id=int,
     contact_id=int,
-)
-# Other conversations of a contact on an endpoint holding an answer to ``provider_message_id``
-# that arrived before it: the message now stored links them to its own conversation.
-_answers_elsewhere = PreparedQuery(
-    lambda provider_message_id, channel, endpoint_id, contact_id, conversation_id: (
-        MessageReference.objects.filter(
-            channel=channel,
-            provider_message_id=provider_message_id,
-            message__endpoint_id=endpoint_id,
-            message__conversation__contact_id=contact_id,
-        )
-        .exclude(message__conversation_id=conversation_id)
-        .order_by("message__conversation_id")
-        .values_list("message__conversation_id", flat=True)
-    ),
-    provider_message_id=str,
-    channel=str,
-    endpoint_id=int,
-    contact_id=int,
-    conversation_id=int,
 )
 # The latest conversation of a contact on an endpoint: the thread of chat, SMS, WhatsApp, API.
 _latest_on_endpoint = PreparedQuery(
@@ -210,35 +193,35 @@ def references_of(inbound: InboundMessage) -> list[str]:
 
 def _threaded_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
-) -> Conversation | None:
+) -> tuple[Conversation | None, str]:
     """The conversation the message's threading hints point to, if any, locked; where that
-    one was merged, the one it was merged into. ``refs``: the message ids it answers
-    (``references_of``)."""
-    conversation = _hinted_conversation(inbound, contact, refs, new_person=new_person)
+    one was merged, the one it was merged into; and the rule that found it (``thread_rules``).
+    ``refs``: the message ids it answers (``references_of``)."""
+    conversation, rule = _hinted_conversation(inbound, contact, refs, new_person=new_person)
     for _hop in range(20):  # a chain of merges is short; a cycle cannot be made, but bound it
         if conversation is None or not conversation.merged_into_id:
             break
         conversation = _locked_by_id.first(pk=conversation.merged_into_id)
-    return conversation
+    return conversation, rule if conversation is not None else rules.NEW
 
 
 def _hinted_conversation(
     inbound: InboundMessage, contact: Contact, refs: list[str], *, new_person: bool
-) -> Conversation | None:
+) -> tuple[Conversation | None, str]:
     endpoint = inbound.endpoint
     capabilities = capabilities_of(endpoint.channel)
     locked = Conversation.objects.select_for_update(of=("self",))
     if inbound.conversation_token:
         found = _locked_by_reply_token.first(reply_token=inbound.conversation_token)
         if found is not None:
-            return found
+            return found, rules.REPLY_TOKEN
     if refs:
         # A stored message this one answers. Only the id: the row is read once, locked.
         conversation_id = _answered.first(refs=refs, channel=endpoint.channel)
         if conversation_id is not None:
-            return _locked_by_id.first(pk=conversation_id)
+            return _locked_by_id.first(pk=conversation_id), rules.REFERENCES
     if new_person:
-        return None  # nobody else's subject token, and no conversation of theirs yet
+        return None, rules.NEW  # nobody else's subject token, and no conversation of theirs yet
     keys = [*refs, inbound.provider_message_id[:255]] if inbound.provider_message_id else refs
     if keys and capabilities.threads_by_references:
         # The person's message that answers this one (it arrived first) or the same one.
@@ -246,14 +229,111 @@ def _hinted_conversation(
             keys=keys, channel=endpoint.channel, endpoint_id=endpoint.pk, contact_id=contact.pk
         )
         if conversation_id is not None:
-            return _locked_by_id.first(pk=conversation_id)
+            return _locked_by_id.first(pk=conversation_id), rules.REVERSE_REFERENCES
     if inbound.conversation_ref:
         # A subject token is guessable, so it only threads the same person's conversation.
         found = locked.filter(pk=inbound.conversation_ref, contact=contact).first()
         if found is not None:
-            return found
+            return found, rules.SUBJECT_REF
+    if capabilities.threads_by_references:
+        if _stands_in(inbound):
+            found = _team_mail_by_subject(inbound, refs)
+        else:
+            found = _by_subject(inbound, contact, refs)
+        if found is not None:
+            return found, rules.SUBJECT
     if capabilities.threads_by_contact:
-        return _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
+        found = _latest_on_endpoint.first(contact_id=contact.pk, endpoint_id=endpoint.pk)
+        return found, rules.CONTACT_LATEST
+    return None, rules.NEW
+
+
+# The time of a conversation's earliest message (for ``thread_rules.joins_by_subject``).
+started_at = Subquery(
+    Message.objects.filter(conversation=OuterRef("pk"), kind=Message.Kind.MESSAGE)
+    .order_by("occurred_at")
+    .values("occurred_at")[:1]
+)
+
+
+def _stands_in(inbound: InboundMessage) -> bool:
+    """Whether the team's address stands in for a customer the team's mail did not name."""
+    return bool(inbound.from_team) and inbound.sender_address.strip().lower() == inbound.from_team
+
+
+def _team_mail_by_subject(inbound: InboundMessage, refs: list[str]) -> Conversation | None:
+    """The one conversation on the mailbox, whoever's, that the team's mail naming no customer
+    joins by its subject; None if there are none or several (a subject is no proof)."""
+    key = rules.subject_key(inbound.subject)
+    if not key or refs:
+        return None
+    now = timezone.now()
+    occurred_at = inbound.received_at or now
+    window = settings.HUB["SUBJECT_THREAD_WINDOW"]
+    found = [
+        conversation
+        for conversation in Conversation.objects.select_for_update(of=("self",))
+        .filter(
+            endpoint=inbound.endpoint,
+            merged_into__isnull=True,
+            subject__icontains=key,
+            last_activity_at__gte=occurred_at - window,
+            last_activity_at__lte=occurred_at + window,
+        )
+        .order_by("-last_activity_at", "-id")[:20]
+        if rules.joins_by_subject(
+            conversation,
+            key=key,
+            is_reply=True,
+            has_references=False,
+            holds_references=True,
+            started_at=None,
+            occurred_at=occurred_at,
+            now=now,
+        )
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _by_subject(inbound: InboundMessage, contact: Contact, refs: list[str]) -> Conversation | None:
+    """The person's latest conversation on the endpoint that the message joins by its subject
+    (``thread_rules.joins_by_subject``), locked."""
+    key = rules.subject_key(inbound.subject)
+    if not key:
+        return None
+    now = timezone.now()
+    occurred_at = inbound.received_at or now
+    window = settings.HUB["SUBJECT_THREAD_WINDOW"]
+    candidates = (
+        Conversation.objects.select_for_update(of=("self",))
+        .filter(
+            contact=contact,
+            endpoint=inbound.endpoint,
+            merged_into__isnull=True,
+            last_activity_at__gte=occurred_at - window,
+            last_activity_at__lte=occurred_at + window,
+        )
+        .annotate(
+            holds_references=Exists(
+                MessageReference.objects.filter(message__conversation=OuterRef("pk"))
+            ),
+            started_at=started_at,
+        )
+        .order_by("-last_activity_at", "-id")
+    )
+    is_reply = rules.is_reply_subject(inbound.subject)
+    for conversation in candidates:
+        if rules.joins_by_subject(
+            conversation,
+            key=key,
+            is_reply=is_reply,
+            has_references=bool(refs),
+            holds_references=conversation.holds_references,
+            started_at=conversation.started_at,
+            occurred_at=occurred_at,
+            now=now,
+        ):
+            return conversation
     return None
 
 
@@ -308,10 +388,29 @@ def new_message(
     html: str,
     occurred_at,
     metadata: dict,
+    rule: str,
 ) -> Message:
     """The unsaved inbound ``Message`` of ``inbound`` (``metadata``: the inbound's, with what
-    the ingest adds)."""
+    the ingest adds; ``rule``: the threading rule that chose its conversation)."""
     endpoint: Endpoint = inbound.endpoint
+    metadata = {**metadata, "threading": {"rule": rule}}
+    if inbound.from_team:
+        # The team's own mail (history): outbound, already sent, never sent again.
+        return Message(
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.MESSAGE,
+            channel=endpoint.channel,
+            endpoint=endpoint,
+            recipient_identity=identity,
+            author=_agent(inbound.from_team),
+            text=text,
+            html=html,
+            provider_message_id=inbound.provider_message_id,
+            delivery_status=Message.DeliveryStatus.SENT,
+            metadata={**metadata, "team_sender": inbound.from_team},
+            occurred_at=occurred_at,
+        )
     return Message(
         conversation=conversation,
         direction=Message.Direction.INBOUND,
@@ -328,6 +427,12 @@ def new_message(
         metadata=metadata,
         occurred_at=occurred_at,
     )
+
+
+def _agent(address: str):
+    """The active user whose email is ``address``, if exactly one."""
+    users = list(get_user_model().objects.filter(is_active=True, email__iexact=address)[:2])
+    return users[0] if len(users) == 1 else None
 
 
 def participant_entry(participant: InboundParticipant, identity) -> dict:
@@ -387,7 +492,7 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     now = timezone.now()
     occurred_at = inbound.received_at or now
     refs = references_of(inbound)
-    conversation = _threaded_conversation(inbound, contact, refs, new_person=new_person)
+    conversation, rule = _threaded_conversation(inbound, contact, refs, new_person=new_person)
     created = reopened = False
     if (
         conversation is not None
@@ -399,15 +504,19 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
             _reopen(conversation, reason="inbound message")
             reopened = True
         else:
-            conversation = None
+            conversation, rule = None, rules.NEW
     if conversation is None:
         conversation = _open_conversation(inbound, contact, occurred_at, now)
         created = True
-    elif conversation.contact_id == contact.pk:
-        conversation.contact = contact  # already loaded: spare later readers the query
+    else:
+        if conversation.contact_id == contact.pk:
+            conversation.contact = contact  # already loaded: spare later readers the query
+        subject = rules.thread_subject(conversation.subject, clean_text(inbound.subject)[:500])
+        if subject:
+            conversation.subject = subject  # its first message arrived: saved below
 
     text, html = message_body(inbound)
-    message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata)
+    message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata, rule)
     message.save(force_insert=True)
     if refs:
         MessageReference.objects.bulk_create(
@@ -417,13 +526,21 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
     for item in inbound.attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
     message.attachments_expected = bool(inbound.attachments or inbound.pending_attachments)
-    if not created and conversation.contact_id == contact.pk:
-        _join_answers(inbound, conversation, contact)
+    if inbound.provider_message_id and capabilities_of(endpoint.channel).threads_by_references:
+        relink.join_answers(inbound, conversation, contact, metadata)
 
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
     # (the SLA record needs the conversation's row first).
-    if not created or (inbound.wants_answer and conversation.waiting_since is None):
+    if inbound.from_team:  # the team's answer, in history: no clock moves
+        conversation.last_outbound_at = max(
+            conversation.last_outbound_at or occurred_at, occurred_at
+        )
+    if (
+        not created
+        or inbound.from_team
+        or (inbound.wants_answer and conversation.waiting_since is None)
+    ):
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
         if inbound.wants_answer:
             conversation.last_inbound_at = max(
@@ -464,33 +581,6 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
             )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
-
-
-def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: Contact) -> None:
-    """Merge into ``conversation`` the person's other conversations on this endpoint that
-    hold an answer to this message: it arrived after its answers, which could not find it, and
-    after the message it answers, which it found. (A conversation opened by this message has
-    no such answers: the threading looked for them first.) Only the same person's: an id any
-    sender can name must not join two people's mail."""
-    endpoint = inbound.endpoint
-    capabilities = capabilities_of(endpoint.channel)
-    if not (inbound.provider_message_id and capabilities.threads_by_references):
-        return
-    others = _answers_elsewhere.list(
-        provider_message_id=inbound.provider_message_id[:255],
-        channel=endpoint.channel,
-        endpoint_id=endpoint.pk,
-        contact_id=contact.pk,
-        conversation_id=conversation.pk,
-    )
-    if not others:  # the common case: no ORM query to compile
-        return
-    for other in (
-        Conversation.objects.select_for_update(of=("self",))
-        .filter(pk__in=set(others), merged_into__isnull=True)
-        .order_by("pk")
-    ):
-        merge.merge_into(conversation, other, reason="a late message links the two threads")
 
 
 def store_attachment(
