@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.prepared import PreparedQuery
 from crm.identities import normalise
-from crm.models import Contact, ContactMerge, Identity
+from crm.models import Contact, ContactMerge, Identity, LanguageSource
 
 # Ingest reads an identity and its contact for every inbound message: compiled once.
 _identity = PreparedQuery(
@@ -216,3 +216,48 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
     )
     merge.delete()
     return record
+
+
+# --- the contact's language -----------------------------------------------------------------
+
+# A detection teaches the contact's language only from a text this long (visible characters)
+# and this sure: short texts ("ok grazie", "STOP") are read with the contact's language as
+# their prior, they never change it.
+LEARN_MIN_CHARS = 20
+LEARN_MIN_CONFIDENCE = 0.8
+
+
+def learn_language(contact: Contact, language: str, confidence: float, text_length: int) -> bool:
+    """Take ``language`` (detected in a message of ``text_length`` characters, with
+    ``confidence``) as the contact's learned language when the detection is sure enough and
+    nobody chose the language explicitly. Sets the fields on ``contact`` (the caller saves them:
+    ``LANGUAGE_FIELDS``); returns whether anything changed."""
+    if (
+        not language
+        or contact.language_source == LanguageSource.EXPLICIT
+        or text_length < LEARN_MIN_CHARS
+        or confidence < LEARN_MIN_CONFIDENCE
+    ):
+        return False
+    confidence = round(float(confidence), 3)
+    if contact.language == language and contact.language_source == LanguageSource.LEARNED:
+        return False  # already known: no write for every message
+    contact.language = language
+    contact.language_source = LanguageSource.LEARNED
+    contact.language_confidence = confidence
+    return True
+
+
+LANGUAGE_FIELDS = ["language", "language_source", "language_confidence"]
+
+
+def choose_language(contact: Contact, language: str) -> Contact:
+    """An explicit choice of the contact's language (an agent's edit, the chat widget's
+    language): it wins over what the messages teach. An empty ``language`` forgets the choice
+    (the next confident message teaches it again)."""
+    language = (language or "").strip().lower()[:12]
+    contact.language = language
+    contact.language_source = LanguageSource.EXPLICIT if language else ""
+    contact.language_confidence = None
+    contact.save(update_fields=[*LANGUAGE_FIELDS, "updated_at"])
+    return contact

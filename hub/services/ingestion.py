@@ -22,7 +22,7 @@ from django.utils import timezone
 from config.prepared import PreparedQuery
 from crm.identities import InvalidIdentity
 from crm.models import Contact
-from crm.services import get_or_create_identity, resolve_identity
+from crm.services import LANGUAGE_FIELDS, get_or_create_identity, resolve_identity
 from hub import adapters
 from hub.files import atomic_with_files, note_written
 from hub.inbound import InboundMessage, InboundParticipant
@@ -36,7 +36,7 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, merge, realtime, webhooks
+from hub.services import clock, merge, realtime, temperature, understanding, webhooks
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
 from hub.services.policies import policy_for
@@ -391,6 +391,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     text, html = message_body(inbound)
     message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata)
+    if understanding.read_inbound(message, contact):
+        save_language(contact, now)
     message.save(force_insert=True)
     if refs:
         MessageReference.objects.bulk_create(
@@ -405,8 +407,9 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
-    # (the SLA record needs the conversation's row first).
-    if not created or (inbound.wants_answer and conversation.waiting_since is None):
+    # (the SLA record needs the conversation's row first) or its first message heats it.
+    save = not created or (inbound.wants_answer and conversation.waiting_since is None)
+    if save:
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
         if inbound.wants_answer:
             conversation.last_inbound_at = max(
@@ -418,6 +421,10 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
                 conversation.snoozed_until = None
             if conversation.status == Conversation.Status.OPEN:
                 clock.start(conversation, occurred_at)
+    if inbound.wants_answer:
+        changes.update(temperature.refresh(conversation, occurred_at))  # as the clock
+        save = save or bool(conversation.temperature_reasons)
+    if save:
         conversation.save()
 
     conv_data = conversation_payload(conversation)
@@ -440,6 +447,13 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
+
+
+def save_language(contact: Contact, now) -> None:
+    """Store the language a message taught ``contact``."""
+    Contact.objects.filter(pk=contact.pk).update(
+        **{name: getattr(contact, name) for name in LANGUAGE_FIELDS}, updated_at=now
+    )
 
 
 def _join_answers(inbound: InboundMessage, conversation: Conversation, contact: Contact) -> None:
