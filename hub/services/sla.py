@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, When
 from django.db.models.functions import Least
@@ -35,6 +34,7 @@ from hub.services.handoff import handoff, plan, target_address
 from hub.services.outbound import send_reply
 from hub.services.policies import ResolvedPolicy, policy_for
 from hub.services.timeline import insert_events, record_event
+from hub.services.understanding import language_for
 
 logger = logging.getLogger(__name__)
 
@@ -248,17 +248,10 @@ def warn(conversation: Conversation, now: datetime, result: SweepResult) -> None
 
 
 def _language(conversation: Conversation) -> str:
-    """The person's language: their contact's, else their endpoint's, else the site's. (Never the
-    thread's active language: that belongs to whoever triggered the sweep.)"""
-    for candidate in (
-        conversation.contact.language,
-        conversation.endpoint.settings.get("language", ""),
-        settings.LANGUAGE_CODE,
-    ):
-        language = (candidate or "").split("-")[0].lower()
-        if language in {"en", "it"}:
-            return language
-    return "en"
+    """The person's language: their contact's (chosen, else learned from their messages), else
+    their endpoint's, else the site's. (Never the thread's active language: that belongs to
+    whoever triggered the sweep.)"""
+    return language_for(conversation.contact, conversation.endpoint)
 
 
 def render_template(key: str, language: str, context: dict) -> str:

@@ -20,6 +20,7 @@ goes out as ``conversation.updated`` with ``changes.temperature``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,7 +108,7 @@ def score_of(conversation: Conversation, items, breached_before: bool, now: date
         reasons.append({"code": "unanswered", "points": points, "count": unanswered})
 
     turns = sum(
-        1 for newer, older in zip(messages, messages[1:], strict=False) if newer[1] != older[1]
+        1 for newer, older in itertools.pairwise(messages) if newer[1] != older[1]
     )
     if turns >= LONG_EXCHANGE_TURNS:
         reasons.append({"code": "long_exchange", "points": LONG_EXCHANGE_POINTS, "count": turns})
