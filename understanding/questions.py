@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from understanding.text import normalise, sentences
+from understanding.text import normalise, sentences, words
 
 # Lead-ins stripped from the start (greetings, fillers, indirect-question frames). Longest first.
 _LEADS = sorted(
@@ -213,121 +213,21 @@ _INDIRECT_ANYWHERE = re.compile(
 
 # Words that open a direct question (checked on the stripped head).
 _OPENERS = frozenset(
-    [
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "what's",
-        "which",
-        "when",
-        "where",
-        "where's",
-        "why",
-        "how",
-        "how's",
-        "is",
-        "are",
-        "am",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "would",
-        "will",
-        "should",
-        "may",
-        "might",
-        "shall",
-        "have",
-        "has",
-        "had",
-        "isn't",
-        "aren't",
-        "doesn't",
-        "don't",
-        "didn't",
-        "can't",
-        "won't",
-        "wouldn't",
-        "couldn't",
-        "shouldn't",
-        "haven't",
-        "hasn't",
-        "chi",
-        "cosa",
-        "che",
-        "quando",
-        "dove",
-        "dov'è",
-        "perché",
-        "come",
-        "quale",
-        "quali",
-        "qual",
-        "quanto",
-        "quanta",
-        "quanti",
-        "quante",
-        "posso",
-        "possiamo",
-        "potete",
-        "potreste",
-        "può",
-        "puoi",
-        "riuscite",
-        "riesco",
-        "si",
-        "c'è",
-        "ci",
-        "avete",
-        "hai",
-        "è",
-        "sono",
-        "siete",
-        "devo",
-        "dobbiamo",
-        "bisogna",
-        "serve",
-    ]
+    words(
+        "who whom whose what what's which when where where's why how how's is are am was were do "
+        "does did can could would will should may might shall have has had isn't aren't doesn't "
+        "don't didn't can't won't wouldn't couldn't shouldn't haven't hasn't chi cosa che quando "
+        "dove dov'è perché come quale quali qual quanto quanta quanti quante posso possiamo "
+        "potete potreste può puoi riuscite riesco si c'è ci avete hai è sono siete devo dobbiamo "
+        "bisogna serve"
+    )
 )
 # Openers that are also common statement starts: they need a "?" to count.
 _WEAK_OPENERS = frozenset(
-    [
-        "is",
-        "are",
-        "am",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "should",
-        "may",
-        "might",
-        "shall",
-        "si",
-        "ci",
-        "è",
-        "sono",
-        "hai",
-        "avete",
-        "che",
-        "serve",
-        "bisogna",
-        "devo",
-        "dobbiamo",
-        "can",
-        "could",
-    ]
+    words(
+        "is are am was were do does did have has had will would should may might shall si ci è "
+        "sono hai avete che serve bisogna devo dobbiamo can could"
+    )
 )
 _NOT_QUESTION_STARTS = re.compile(
     r"^ (come (da|detto|sempre|al solito|promesso|d'accordo|concordato|anticipato)|"
@@ -551,11 +451,16 @@ def kind_of(sentence: str) -> tuple[str, float]:
     return "what", 0.5
 
 
+def classify(sentence: str) -> tuple[str, float]:
+    """(kind, confidence) of one question sentence: the public classifier."""
+    return kind_of(sentence)
+
+
 def find_questions(text: str) -> list[tuple[str, str, float]]:
     """[(question sentence, kind, confidence)] in message order."""
     out = []
     for sentence in sentences(text):
         if is_question(sentence):
-            kind, conf = kind_of(sentence)
+            kind, conf = classify(sentence)
             out.append((sentence, kind, conf))
     return out

@@ -12,45 +12,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from understanding.text import normalise
+from understanding.text import normalise, words
 
-_NEGATORS = frozenset(
-    [
-        "non",
-        "not",
-        "no",
-        "never",
-        "nessun",
-        "nessuna",
-        "mai",
-        "don't",
-        "isn't",
-        "i'm",
-        "not",
-        "wasn't",
-    ]
-)
+_NEGATORS = frozenset(words("non not no never nessun nessuna mai don't isn't i'm not wasn't"))
 _INTENSIFIERS = frozenset(
-    [
-        "molto",
-        "davvero",
-        "veramente",
-        "assolutamente",
-        "totalmente",
-        "proprio",
-        "troppo",
-        "super",
-        "really",
-        "very",
-        "so",
-        "absolutely",
-        "totally",
-        "extremely",
-        "completely",
-        "utterly",
-        "seriously",
-        "incredibly",
-    ]
+    words(
+        "molto davvero veramente assolutamente totalmente proprio troppo super really very so "
+        "absolutely totally extremely completely utterly seriously incredibly"
+    )
 )
 
 # Word/phrase lexicons (normalised tokens). Weights: anger counts double in the score.

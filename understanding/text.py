@@ -163,3 +163,8 @@ def sentences(text: str) -> list[str]:
         start = m.end()
     parts.append(text[start:])
     return [p.strip(_STRIP) for p in parts if p.strip(_STRIP)]
+
+
+def words(spec: str) -> list[str]:
+    """A word list written as one space-separated string (keeps the lexicons readable)."""
+    return spec.split()
