@@ -119,7 +119,11 @@ def create_contact(
 ) -> Contact:
     """Create a contact with its identities; all or nothing (``IdentityTaken`` rolls back)."""
     contact = Contact.objects.create(
-        name=name, company=company, language=language, attributes=attributes or {}
+        name=name,
+        company=company,
+        language=language,
+        language_source=LanguageSource.EXPLICIT if language else "",
+        attributes=attributes or {},
     )
     for item in identities or []:
         add_identity(
