@@ -13,14 +13,26 @@ task: the analyser costs well under a millisecond per typical message (README, "
 
 from __future__ import annotations
 
-from django.conf import settings
+from dataclasses import dataclass
+from datetime import datetime
 
-from crm.models import Contact
-from crm.services import learn_language
+from django.conf import settings
+from django.db import transaction
+
+from crm.models import Contact, LanguageSource
+from crm.services import LANGUAGE_FIELDS, LEARN_MIN_CHARS, LEARN_MIN_CONFIDENCE, learn_language
 from hub.models import Endpoint, Message
 from understanding import VERSION, analyse
 
-__all__ = ["VERSION", "language_for", "language_prior", "read_inbound", "version_key"]
+__all__ = [
+    "VERSION",
+    "language_for",
+    "language_prior",
+    "read_inbound",
+    "reanalyse",
+    "relearn_language",
+    "version_key",
+]
 
 
 def _code(value: str | None) -> str:
@@ -77,3 +89,88 @@ def version_key(version: str | None) -> tuple:
     for part in (version or "").split("."):
         parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
     return tuple(parts)
+
+
+@dataclass
+class Recomputed:
+    read: int = 0
+    changed: int = 0
+    contacts: int = 0
+
+
+def reanalyse(since: datetime, *, version_below: str = "", batch_size: int = 500) -> Recomputed:
+    """Analyse again the inbound messages since ``since`` (those stored by an analyser older
+    than ``version_below``, if given), in batches by id, each in its own transaction, writing
+    only what changed (run it twice: the second run writes nothing). Then the language of each
+    contact concerned is learned again from its messages (``relearn_language``)."""
+    result = Recomputed()
+    below = version_key(version_below) if version_below else None
+    contact_ids: set[int] = set()
+    last = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Message.objects.select_related("endpoint", "sender_identity__contact")
+                .filter(
+                    pk__gt=last,
+                    direction=Message.Direction.INBOUND,
+                    kind=Message.Kind.MESSAGE,
+                    occurred_at__gte=since,
+                )
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                break
+            last = batch[-1].pk
+            changed = []
+            for message in batch:
+                stored = message.analysis or {}
+                if below is not None and stored and version_key(stored.get("version")) >= below:
+                    continue
+                result.read += 1
+                contact = message.sender_identity.contact if message.sender_identity else None
+                if contact is None:
+                    continue
+                contact_ids.add(contact.pk)
+                text = message.text or ""
+                fresh = analyse(
+                    text,
+                    language_prior=language_prior(contact, message.endpoint),
+                    channel=message.channel,
+                ).as_dict()
+                if fresh != stored:
+                    message.analysis = fresh
+                    changed.append(message)
+            Message.objects.bulk_update(changed, ["analysis"])
+            result.changed += len(changed)
+    for contact in Contact.objects.filter(pk__in=contact_ids).order_by("pk"):
+        if relearn_language(contact):
+            result.contacts += 1
+    return result
+
+
+def relearn_language(contact: Contact) -> bool:
+    """The contact's learned language from their stored analyses: the latest message that may
+    teach one (as ``crm.services.learn_language`` judges it) decides. A chosen language stays.
+    Returns whether it changed (then saved)."""
+    if contact.language_source == LanguageSource.EXPLICIT:
+        return False
+    messages = (
+        Message.objects.filter(
+            sender_identity__contact=contact,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.MESSAGE,
+            analysis__isnull=False,
+        )
+        .order_by("-occurred_at", "-id")
+        .values_list("analysis", "text")
+    )
+    for analysis, text in messages.iterator(chunk_size=200):
+        language = analysis.get("language", "")
+        confidence = analysis.get("language_confidence", 0.0) or 0.0
+        if language and confidence >= LEARN_MIN_CONFIDENCE and len(text.strip()) >= LEARN_MIN_CHARS:
+            if learn_language(contact, language, confidence, len(text.strip())):
+                contact.save(update_fields=[*LANGUAGE_FIELDS, "updated_at"])
+                return True
+            return False
+    return False
