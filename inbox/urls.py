@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox import views
+from inbox import views, views_understanding
 
 app_name = "inbox"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("c/<int:pk>/handoff/", views.handoff, name="handoff"),
     path("c/<int:pk>/merge/", views.merge, name="merge"),
     path("c/<int:pk>/request-email/", views.request_email, name="request-email"),
+    path(
+        "c/<int:pk>/contact-language/",
+        views_understanding.contact_language,
+        name="contact-language",
+    ),
 ]
