@@ -91,8 +91,10 @@ def test_the_inbox_filters_and_sorts_by_temperature(agent_client, agent, team):
     assert sorted(_row_ids(hot)) == sorted(c.pk for c in made if c.temperature == "hot")
     assert 'value="hot" selected' in hot
 
-    expected = [c.pk for c in sorted(made, key=lambda c: (-c.temperature_score,
-                                                          -c.last_activity_at.timestamp()))]  # fmt: skip
+    def order(c):
+        return (-c.temperature_score, -c.last_activity_at.timestamp())
+
+    expected = [c.pk for c in sorted(made, key=order)]
     seen, cursor = [], ""
     while True:  # pages of 3 by cursor
         page = inbox_selectors.inbox_page(

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import TestCase
 from django.utils import timezone
 
 from channels_email import services
@@ -37,14 +38,19 @@ def support(endpoint_for):
 
 
 def _one_by_one(raws: list[bytes]) -> list[str]:
-    return [
-        services.ingest_raw_email(raw, source="import_mail", historical=True).status for raw in raws
-    ]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the analysis after each commit
+        return [
+            services.ingest_raw_email(raw, source="import_mail", historical=True).status
+            for raw in raws
+        ]
 
 
 def _imported(raws: list[bytes]) -> list[str]:
+    """Import ``raws``, then run what the runs' commits queued (the analysis of their messages),
+    in order, as after real commits."""
     items = [MailItem(raw, f"#{index}", index) for index, raw in enumerate(raws)]
-    return [result.outcome.status for result in MailImporter().run(items)]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return [result.outcome.status for result in MailImporter().run(items)]
 
 
 def _file_digest(field) -> str:

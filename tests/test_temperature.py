@@ -149,9 +149,12 @@ def test_the_api_shows_and_filters_by_temperature(sms, agent):
     assert "threat_legal" in message["analysis"]["signals"]
 
 
-def test_a_history_import_does_not_heat(endpoint_for):
+def test_a_history_import_does_not_heat(endpoint_for, on_commit):
     mailbox = EndpointFactory(channel="email", address="old@shop.example")
-    message = ingest(inbound(mailbox, "a@example.com", text=ANGRY, is_historical=True))
+    with on_commit():
+        message = ingest(inbound(mailbox, "a@example.com", text=ANGRY, is_historical=True))
+        assert message.analysis is None  # read after the commit
+    message.refresh_from_db()
     message.conversation.refresh_from_db()
     assert message.analysis["temperature"] == "angry"
     assert (message.conversation.temperature, message.conversation.temperature_reasons) == (

@@ -46,7 +46,6 @@ from django.utils import timezone
 
 from crm.identities import InvalidIdentity, normalise
 from crm.models import Contact, Identity
-from crm.services import LANGUAGE_FIELDS
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage, InboundParticipant
@@ -215,7 +214,6 @@ class _Planner:
         self.identities: dict[tuple[str, str], Identity] = {}
         self.new_identities: list[Identity] = []
         self.renamed: dict[int, Contact] = {}
-        self.relearned: dict[int, Contact] = {}  # stored contacts whose language a message taught
         self.conversations: dict[int, Conversation] = {}
         self.new_conversations: list[Conversation] = []
         self.updated: dict[int, Conversation] = {}
@@ -390,10 +388,6 @@ class _Planner:
         message = new_message(
             inbound, conversation, identity, text, html, occurred_at, inbound.metadata
         )
-        # Read in the run's order, as one by one: a message may teach the language that the
-        # next one of the same person takes as its prior.
-        if understanding.read_inbound(message, identity.contact) and identity.contact.pk:
-            self.relearned[identity.contact.pk] = identity.contact
         # Whose the message is, for the lookups: its conversation's contact (not always the
         # sender's: a message that answers someone else's mail joins their conversation).
         seen = _Seen(endpoint.pk, _contact_key(conversation), conversation, occurred_at,
@@ -444,9 +438,6 @@ class _Planner:
         for contact in self.renamed.values():
             contact.updated_at = now
         Contact.objects.bulk_update(self.renamed.values(), ["name", "updated_at"])
-        for contact in self.relearned.values():
-            contact.updated_at = now
-        Contact.objects.bulk_update(self.relearned.values(), [*LANGUAGE_FIELDS, "updated_at"])
         Conversation.objects.bulk_create(self.new_conversations)
         for conversation in self.updated.values():
             conversation.updated_at = now
@@ -464,6 +455,9 @@ class _Planner:
                 }
         messages = [item.message for item in planned]
         Message.objects.bulk_create(messages)
+        # Their analysis after the commit, in a task (see hub.services.understanding).
+        ids = [message.pk for message in messages]
+        transaction.on_commit(lambda: understanding.analyse_later(ids), robust=True)
         MessageReference.objects.bulk_create(
             MessageReference(
                 message=item.message, channel=item.message.channel, provider_message_id=ref

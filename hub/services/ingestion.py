@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
@@ -391,9 +391,12 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     text, html = message_body(inbound)
     message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata)
-    if understanding.read_inbound(message, contact):
+    if inbound.wants_answer and understanding.read_inbound(message, contact):
         save_language(contact, now)
     message.save(force_insert=True)
+    if not inbound.wants_answer:  # history, automatic replies, keywords: read after commit
+        ids = [message.pk]
+        transaction.on_commit(lambda: understanding.analyse_later(ids), robust=True)
     if refs:
         MessageReference.objects.bulk_create(
             MessageReference(message=message, channel=endpoint.channel, provider_message_id=ref)

@@ -107,9 +107,7 @@ def score_of(conversation: Conversation, items, breached_before: bool, now: date
         points = min(UNANSWERED_MAX, UNANSWERED_POINTS * (unanswered - 1))
         reasons.append({"code": "unanswered", "points": points, "count": unanswered})
 
-    turns = sum(
-        1 for newer, older in itertools.pairwise(messages) if newer[1] != older[1]
-    )
+    turns = sum(1 for newer, older in itertools.pairwise(messages) if newer[1] != older[1])
     if turns >= LONG_EXCHANGE_TURNS:
         reasons.append({"code": "long_exchange", "points": LONG_EXCHANGE_POINTS, "count": turns})
 

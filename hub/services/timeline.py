@@ -69,9 +69,12 @@ def insert_events(rows: list[dict[str, Any]]) -> None:
     names = [f.attname for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(Message._meta.db_table)
-    with connection.cursor() as cursor, cursor.copy(
-        f"COPY {table} ({columns}) FROM STDIN"  # names from the model, values streamed
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN"  # names from the model, values streamed
+        ) as copy,
+    ):
         for row in rows:
             values = {**base, **{f.attname: f.get_default() for f in per_row}, **row}
             for name in json_fields:

@@ -1,14 +1,18 @@
 """The understanding layer (the ``understanding`` package) wired into the hub.
 
-Every inbound message is read once, in the ingest's transaction (``read_inbound``): its language,
-the questions in it with their kind, its temperature label and signals are stored on the
-message (``Message.analysis``, with the analyser's version), and a confident reading of a long
-enough text teaches the contact's language (``crm.services.learn_language``; an explicit choice
-wins). Both ways in call it, one by one (``ingest``) and in runs (``ingest_batch``), in the
-order of the messages, so both store the same results. It runs in the request path, not in a
-task: the analyser costs well under a millisecond per typical message (README, "Understanding").
+Every inbound message is read once (``read_inbound``): its language, the questions in it with
+their kind, its temperature label and signals are stored on the message (``Message.analysis``,
+with the analyser's version), and a confident reading of a long enough text teaches the
+contact's language (``crm.services.learn_language``; an explicit choice wins).
 
-``language_for`` is the language of what the hub sends on its own to a person.
+When, by measurement (README, "Understanding"): a live message that waits for an answer is read
+by ``ingest`` in its transaction: the analyser costs about a millisecond next to an ingest of
+several, and the conversation's temperature and the language of automatic messages need it at
+once. Everything else (the history ``import_mail`` writes in runs through ``ingest_batch`` at a
+few milliseconds per message, where reading inline slowed the import by a quarter or more;
+automatic replies; keywords such as STOP) is read after the commit by a task
+(``analyse_later`` -> ``analyse_stored``), in the order of ingest, with the same rules: one by
+one or in runs, the same results are stored.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from crm.models import Contact, LanguageSource
 from crm.services import LANGUAGE_FIELDS, LEARN_MIN_CHARS, LEARN_MIN_CONFIDENCE, learn_language
@@ -26,6 +31,8 @@ from understanding import VERSION, analyse
 
 __all__ = [
     "VERSION",
+    "analyse_later",
+    "analyse_stored",
     "language_for",
     "language_prior",
     "read_inbound",
@@ -65,6 +72,48 @@ def read_inbound(message: Message, contact: Contact) -> bool:
     return learn_language(
         contact, analysis.language, analysis.language_confidence, len(text.strip())
     )
+
+
+def analyse_later(message_ids: list[int]) -> None:
+    """Queue the analysis of stored messages (called after their commit)."""
+    from hub.tasks import analyse_messages
+
+    analyse_messages.delay(message_ids)
+
+
+def analyse_stored(message_ids: list[int]) -> int:
+    """Read the stored inbound messages of ``message_ids`` not read yet, in id order (the order
+    they were ingested), as ``read_inbound`` at their ingest would: each with its contact's
+    language as it is then, a confident one teaching it. Idempotent (a retry finds them read).
+    Returns how many were read."""
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_related("endpoint", "sender_identity")
+            .filter(pk__in=message_ids, analysis__isnull=True, direction=Message.Direction.INBOUND)
+            .order_by("pk")
+        )
+        owners = {m.sender_identity.contact_id for m in messages if m.sender_identity_id}
+        contacts = {
+            contact.pk: contact
+            for contact in Contact.objects.select_for_update().filter(pk__in=owners).order_by("pk")
+        }
+        taught: dict[int, Contact] = {}
+        for message in messages:
+            contact = (
+                contacts.get(message.sender_identity.contact_id)
+                if message.sender_identity_id
+                else None
+            )
+            if contact is None:
+                continue
+            if read_inbound(message, contact):
+                taught[contact.pk] = contact
+        Message.objects.bulk_update([m for m in messages if m.analysis is not None], ["analysis"])
+        now = timezone.now()
+        for contact in taught.values():
+            contact.updated_at = now
+        Contact.objects.bulk_update(taught.values(), [*LANGUAGE_FIELDS, "updated_at"])
+    return len(messages)
 
 
 def language_for(contact: Contact | None, endpoint: Endpoint | None = None, supported=None) -> str:
