@@ -41,9 +41,7 @@ def api(team):
 
 def test_a_message_shows_its_language_questions_and_temperature_in_italian(agent_client, api):
     _in_italian(agent_client)
-    message = ingest(
-        inbound(api, "p-1", text="Perché il mio ordine è in ritardo? Quando arriva?")
-    )
+    message = ingest(inbound(api, "p-1", text="Perché il mio ordine è in ritardo? Quando arriva?"))
     page = agent_client.get(reverse("inbox:conversation", args=[message.conversation_id]))
     html = page.content.decode()
     understood = html[html.index('class="understood"') :]
@@ -127,9 +125,7 @@ def test_the_sorted_list_costs_the_same_queries_whatever_its_size(agent_client, 
     assert counts[0] == counts[1], counts
 
 
-def test_the_contact_panel_shows_a_learned_language_and_the_agent_can_choose_one(
-    agent_client, api
-):
+def test_the_contact_panel_shows_a_learned_language_and_the_agent_can_choose_one(agent_client, api):
     _in_italian(agent_client)
     message = ingest(inbound(api, "p-3", text="Hello, I wrote yesterday about my order"))
     conversation = message.conversation
