@@ -19,6 +19,7 @@ from hub.models import (
     Holiday,
     LocalDelivery,
     Message,
+    TemperaturePolicy,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -129,6 +130,7 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
         team=team, time_zone="Europe/Rome", weekly={"mon": [["09:00", "18:00"]]}
     )
     Holiday.objects.create(business_hours=hours, date=datetime.date(2026, 12, 25), name="Natale")
+    TemperaturePolicy.objects.create(level="hot", minimum_priority=2, team=team)
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,

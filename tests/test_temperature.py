@@ -161,3 +161,15 @@ def test_a_history_import_does_not_heat(endpoint_for, on_commit):
         "calm",
         [],
     )
+
+
+def test_the_policy_is_edited_in_the_admin(admin_client):
+    response = admin_client.post(
+        "/admin/hub/temperaturepolicy/add/",
+        {"level": "hot", "minimum_priority": "2", "is_active": "on"},
+    )
+    assert response.status_code == 302, response.content
+    rule = TemperaturePolicy.objects.get()
+    assert (rule.level, rule.minimum_priority, rule.team, rule.endpoint) == ("hot", 2, None, None)
+    assert admin_client.get("/admin/hub/temperaturepolicy/").status_code == 200
+    assert admin_client.get("/admin/hub/conversation/?temperature__exact=hot").status_code == 200
