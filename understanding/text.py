@@ -30,6 +30,15 @@ SMS = {
     "pke": "perché",
     "cmq": "comunque",
     "ke": "che",
+    "ki": "chi",
+    "xk": "perché",
+    "xkè": "perché",
+    "anke": "anche",
+    "kosa": "cosa",
+    "cs": "cosa",
+    "qualke": "qualche",
+    "kome": "come",
+    "qdo": "quando",
     "k": "che",
     "qnd": "quando",
     "qndo": "quando",
@@ -119,10 +128,23 @@ def strip_urls(text: str) -> str:
     return _URL.sub(" ", text)
 
 
+_ELIDED = frozenset(
+    ["l", "un", "dell", "all", "nell", "dall", "sull", "quell", "d", "s", "n", "m", "t", "v", "c"]
+)
+_KEEP_ELIDED = frozenset(
+    ["c'è", "c'e", "c'era", "c'erano", "dov'è", "cos'è", "qual'è", "com'è", "quand'è"]
+)
+
+
 def tokens(text: str) -> list[str]:
-    """Lowercased word tokens with SMS spellings expanded."""
+    """Lowercased word tokens with SMS spellings expanded and Italian elisions split."""
     out: list[str] = []
     for tok in _WORD.findall(fold(strip_urls(text))):
+        if "'" in tok and tok not in _KEEP_ELIDED:
+            head, _, rest = tok.partition("'")
+            if (head in _ELIDED and head not in ("s", "t", "m", "d")) or head in ("l", "un"):
+                out.append(head + "'")
+                tok = rest
         exp = SMS.get(tok)
         if exp is None:
             out.append(tok)
