@@ -230,8 +230,18 @@ _WEAK_OPENERS = frozenset(
         "sono hai avete che serve bisogna devo dobbiamo can could"
     )
 )
+# Question openings that need no "?" (SMS and chat often drop it): an inverted auxiliary,
+# "can I/si può", the shop's services in the 2nd person plural, a preposition + wh-word.
+_QUESTION_START = re.compile(
+    r"^ (?:is|are|isn't|aren't|do|does|did|have you|has it|has my|has the|will it|will my|"
+    r"will you|will the|would it|can i|could i|may i|can we|could we|should i|shall i|"
+    r"si può|si puo|spedite|consegnate|accettate|vendete|arrivate|"
+    r"(?:a|con|da|di|per|in|su|fino a|entro|to|from|with|for|at|on) (?:chi|che|cosa|quale|"
+    r"quali|quanto|quanta|quanti|quante|quando|dove|who|whom|what|which|when|where|how)) "
+)
 _NOT_QUESTION_STARTS = re.compile(
-    r"^ (come (da|detto|sempre|al solito|promesso|d'accordo|concordato|anticipato)|"
+    r"^ (do not |does not |per quanto (?:riguarda|mi riguarda) |"
+    r"come (da|detto|sempre|al solito|promesso|d'accordo|concordato|anticipato)|"
     r"(when|where|if) (i|we|it|they|he|she) |quando (ho|abbiamo|sono|siamo|provo|clicco|cerco|"
     r"faccio|vado|apro|entro|accedo|metto|inserisco|pago|ordino|è arrivato|è arrivata)|"
     r"che (bello|peccato|schifo|vergogna|disastro)|what a |how (nice|kind|sad|annoying) )"
@@ -281,7 +291,7 @@ def is_question(sentence: str) -> bool:
     first = head.split(" ", 2)[1] if head.strip() else ""
     if first in _OPENERS and first not in _WEAK_OPENERS:
         return not _NOT_QUESTION_STARTS.match(head)
-    return False
+    return bool(_QUESTION_START.match(head)) and not _NOT_QUESTION_STARTS.match(head)
 
 
 def kind_of(sentence: str) -> tuple[str, float]:
