@@ -31,7 +31,13 @@ WHO_NOUNS = _alt(
     "supplier|technician|engineer|bank|representative|body|authority|organisation|organization|"
     "ufficio|uffici|reparto|operatore|operatrice|persona|persone|corriere|corrieri|vettore|"
     "azienda|società|ditta|tecnico|tecnici|responsabile|referente|collega|dipartimento|"
-    "fornitore|addetto|ente|amministrazione|call center|call centre"
+    "fornitore|addetto|ente|amministrazione|call center|call centre|manufacturer|maker|"
+    "producer|seller|vendor|retailer|reseller|dealer|employee|driver|delivery man|postman|"
+    "rider|shop assistant|salesperson|owner|founder|director|ceo|president|leader|king|queen|"
+    "ruler|actor|actress|author|writer|composer|singer|artist|inventor|player|doctor|lawyer|"
+    "produttore|fabbricante|venditore|venditori|rivenditore|rivenditori|commesso|commessa|"
+    "impiegato|impiegata|autista|fattorino|postino|titolare|proprietario|direttore|capo|"
+    "presidente|medico|avvocato|installatore|centro assistenza"
 )
 WHERE_NOUNS = _alt(
     "address|addresses|country|countries|city|cities|town|store|stores|shop|shops|branch|page|"
@@ -40,7 +46,11 @@ WHERE_NOUNS = _alt(
     "counter|locker|indirizzo|indirizzi|paese|paesi|nazione|nazioni|città|negozio|negozi|"
     "punto vendita|punto ritiro|punti ritiro|ufficio postale|sede|sedi|pagina|sezione|menù|"
     "sito|magazzino|luogo|posto|parte|lato|cartella|schermata|impostazioni|zona|zone|regione|"
-    "cassetto|comune|provincia"
+    "cassetto|comune|provincia|county|state|states|continent|capital|island|islands|street|"
+    "road|building|floor|room|port|airport|station|village|hemisphere|ocean|sea|lake|river|"
+    "mountain|park|hotel|restaurant|mall|centre|center|door|entrance|exit|button|corner|shelf|"
+    "aisle|via|strada|piano|stanza|porta|ingresso|uscita|stazione|aeroporto|porto|isola|isole|"
+    "lago|mare|fiume|quartiere|edificio|palazzo|scaffale|bottone|tasto|angolo|stato|stati"
 )
 WHEN_NOUNS = _alt(
     "time|times|date|dates|day|days|hour|hours|month|months|week|weeks|year|period|moment|"
