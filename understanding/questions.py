@@ -218,6 +218,8 @@ _INDIRECT = sorted(
     key=len,
     reverse=True,
 )
+_INDIRECT_START = re.compile(r" (?:" + "|".join(re.escape(x) for x in _INDIRECT) + r") ")
+_LEAD_START = re.compile(r" (?:" + "|".join(re.escape(x) for x in _LEADS) + r") ")
 _INDIRECT_ANYWHERE = re.compile(
     r" (" + "|".join(re.escape(x) for x in _INDIRECT if " " in x) + r") "
 )
@@ -269,21 +271,17 @@ def strip_lead(norm: str) -> tuple[str, bool]:
     if m is not None and m.start() > 0:
         norm = norm[m.end() - 1 :]
         indirect = True
-    changed = True
-    while changed:
-        changed = False
-        for lead in _INDIRECT:
-            if norm.startswith(" " + lead + " "):
-                norm = norm[len(lead) + 1 :]
-                indirect = True
-                changed = True
-                break
-        else:
-            for lead in _LEADS:
-                if norm.startswith(" " + lead + " ") and len(norm) > len(lead) + 3:
-                    norm = norm[len(lead) + 1 :]
-                    changed = True
-                    break
+    for _ in range(8):  # a few stacked lead-ins at most ("ciao, scusate, vorrei sapere…")
+        m = _INDIRECT_START.match(norm)
+        if m is not None:
+            norm = norm[m.end() - 1 :]
+            indirect = True
+            continue
+        m = _LEAD_START.match(norm)
+        if m is not None and len(norm) > m.end() + 1:
+            norm = norm[m.end() - 1 :]
+            continue
+        break
     # "if/se/whether" after an indirect frame: "vorrei sapere se…" is a yes/no question.
     for conj in (" se ", " if ", " whether "):
         if indirect and norm.startswith(conj):
@@ -315,10 +313,13 @@ def classify(sentence: str) -> tuple[str, float]:
     return kind_of(sentence)
 
 
+MAX_SENTENCES = 60  # a longer text is a document, not a message: its first screen is enough
+
+
 def find_questions(text: str) -> list[tuple[str, str, float]]:
     """[(question sentence, kind, confidence)] in message order."""
     out = []
-    for sentence in sentences(text):
+    for sentence in sentences(text)[:MAX_SENTENCES]:
         if is_question(sentence):
             kind, conf = classify(sentence)
             out.append((sentence, kind, conf))
