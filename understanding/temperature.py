@@ -46,7 +46,7 @@ THREAT_REVIEW = _rx(
     r"(?:on|su|sui|all) (?:social|socials|social media|facebook|instagram|twitter|tiktok|"
     r"google|amazon)|tutti i social|all (?:my )?social|pubblicherò|posterò|"
     r"(?:publish|post|posting) (?:the |my )?(?:photos|pictures|pics)|"
-    r"striscia|report|le iene|giornal\w*|newspaper|press"
+    r"striscia la notizia|a striscia|le iene|ai giornali|(?:go|going) to the press|newspapers"
 )
 THREAT_DISPUTE = _rx(
     r"chargeback|charge ?back|dispute|disputing|disputed|contestazione|contesto|contestato|"
@@ -69,7 +69,7 @@ INSULT = _rx(
     r"pathetic|patetici|ridicoli|ridiculous|ridicolo|joke of a|what a joke|this is a joke|"
     r"a complete joke|presa in giro|prendendo in giro|prendete in giro|presi in giro|"
     r"preso in giro|che razza di|peggior|peggiore|worst|appalling|appallingly|outrageous|"
-    r"scandaloso|scandalosa|scandalo|indecente|inaccettabile|unacceptable|vergognarvi|"
+    r"scandaloso|scandalosa|scandalo|indecente|vergognarvi|"
     r"liars|bugiardi|robbed|derubato|derubata|rubato|rubati|stealing|state rubando|"
     r"trattato malissimo|treated appallingly|servizio clienti inesistente|"
     r"customer service doesn't exist|nessun rispetto|no respect"
@@ -121,7 +121,9 @@ FRUSTRATION = _rx(
     r"how (?:hard|difficult) can it be|ci vuole tanto|nessuno (?:mi )?risponde|"
     r"nobody (?:answers|replies|has replied|responds|got back)|no one (?:answers|replies)|"
     r"no (?:answer|reply|response) (?:yet|again)|still no (?:answer|reply|response)|"
-    r"ignored|ignorato|ignorata|quality control|controllo qualità|"
+    r"non (?:mi |ci )?(?:risponde|rispondete|rispondono|richiamate|richiama)|"
+    r"(?:doesn't|don't|never) (?:answer|reply|respond|call back)|never (?:answers|replies)|"
+    r"inaccettabile|unacceptable|ignored|ignorato|ignorata|quality control|controllo qualità|"
     r"con tutto il rispetto|with all due respect|vi faccio notare|just pointing out|"
     r"faccio presente|i must point out|tipico|typical|as usual|come al solito|"
     r"peccato|shame|what a pity|che peccato|sinceramente|to be honest|honestly|"
@@ -131,20 +133,25 @@ FRUSTRATION = _rx(
     r"da (?:giorni|settimane|un mese|una settimana|due settimane)|for (?:days|weeks|ages)|"
     r"senza (?:risposta|notizie)|without (?:an? )?(?:answer|reply|news)"
 )
+# Praise that is sarcastic next to a bad fact: set phrases anywhere, plain praise only when it
+# opens the message ("Lovely, the parcel arrived open"), never a closing "perfetto, grazie".
 SARCASM_WORDS = _rx(
-    r"complimenti|bravi|bravissimi|fantastico|fantastica|bellissimo|bellissima|ottimo lavoro|"
-    r"grazie eh|grazie tante|grazie per niente|grazie mille eh|meraviglioso|splendido|"
-    r"great job|well done|good job|thanks a lot|thanks for nothing|cheers for nothing|"
-    r"brilliant|fantastic|wonderful|lovely|amazing|great|nice|perfect|perfetto|"
-    r"just what i wanted|proprio quello che volevo|che bello|bello|nice idea|bell'idea|"
-    r"truly|davvero|really"
+    r"complimenti|bravi|bravissimi|ottimo lavoro|grazie eh|grazie tante|grazie per niente|"
+    r"grazie mille eh|great job|well done|good job|thanks a lot for|thanks for nothing|"
+    r"cheers for nothing|just what i wanted|proprio quello che volevo|nice idea|bell'idea|"
+    r"brilliant service|great service|servizio eccellente|che servizio|what a service"
+)
+SARCASM_OPENING = re.compile(
+    r"^ (?:oh |ah |wow )?(?:great|lovely|brilliant|fantastic|wonderful|amazing|perfect|nice|"
+    r"super|fantastico|fantastica|bellissimo|bellissima|meraviglioso|splendido|perfetto|"
+    r"ottimo|benissimo|che bello|bello|evviva) "
 )
 SARCASM_CONTEXT = _rx(
     r"already open|già aperto|arrivato aperto|arrived open|waiting|aspettare|aspettato|aspetto|"
     r"an hour|un'ora|un ora|three agents|tre operatori|different answers|risposte diverse|"
-    r"again|ancora|third|terza|week|settimana|settimane|weeks|broken|rotto|rotta|shut|chiuso|"
-    r"nothing|niente|nulla|never|mai|late|ritardo|scratch|graffio|damaged|rovinato|"
-    r"for keeping|per avermi|for making|aperto|open|wrong|sbagliato|sbagliata|slow|lenta|lento|"
+    r"third|terza|broken|rotto|rotta|nothing|niente|nulla|never|late|ritardo|scratch|graffio|"
+    r"damaged|rovinato|for keeping|per avermi|for making|arrivato aperto|wrong|sbagliato|"
+    r"sbagliata|"
     r"another|un altro|un'altra"
 )
 REPEAT_CONTACT = _rx(
@@ -156,7 +163,7 @@ REPEAT_CONTACT = _rx(
 # --- urgent ---------------------------------------------------------------------------------------
 URGENCY = _rx(
     r"urgente|urgentemente|urgenza|urgent|urgently|asap|emergency|emergenza|"
-    r"subito|immediatamente|immediately|right now|right away|adesso|straight away|"
+    r"subito|immediatamente|immediately|right now|right away|straight away|"
     r"il prima possibile|prima possibile|quanto prima|al più presto|as soon as possible|"
     r"fretta|in a hurry|in a rush|pressed for time|sorry to rush|quick answer|quick one|"
     r"risposta veloce|risposta rapida|rispondetemi presto|reply (?:soon|quickly|within)|"
@@ -173,13 +180,13 @@ URGENCY = _rx(
     r"flight|volo|my train|il treno|parto|leaving the country|leaving tomorrow|"
     r"before (?:it's|it is|they|you) (?:dispatched|ship|shipped|spedito|leaves)|"
     r"prima che (?:parta|venga spedito|spediate)|still time|ancora in tempo|too late|troppo tardi|"
-    r"in tempo|in time|same-day|same day|stessa giornata|oggi stesso|"
+    r"same-day|same day|stessa giornata|oggi stesso|"
     r"ospiti|guests|clienti alle|client meeting|meeting at|event on|evento|fiera|"
     r"(?:need|needed|serve|servono|mi serve|devo|have to|must) (?:\S+ ){0,6}?(?:today|oggi|"
     r"tonight|stasera|now|adesso)|tonight|stasera|stanotte|"
     r"(?:closes|closed|chiude|chiuso) (?:\S+ ){0,3}?(?:from|da|dal) (?:tomorrow|domani)|"
-    r"sparking|sparks|scintille|burning|bruciato|fumo|smoke|smoking|leaking|perde acqua|"
-    r"allagato|flooding|in questo momento|at the moment|appena bevuta|just drank|help"
+    r"sparking|sparks|scintille|burning|bruciato|fumo|smoke|smoking|"
+    r"allagato|flooding|in questo momento|appena bevuta|just drank"
 )
 CALM_NEGATED = _rx(
     r"no hurry|no rush|not urgent|nothing urgent|non è urgente|non c'è (?:nessuna )?(?:urgenza|"
@@ -188,6 +195,17 @@ CALM_NEGATED = _rx(
     r"non mi arrabbio|i'm not (?:angry|annoyed|upset|cross|mad)|i am not (?:angry|annoyed|upset)|"
     r"not (?:angry|annoyed|upset|cross|complaining)|non sono (?:arrabbiato|arrabbiata|"
     r"seccato|seccata|infastidito|infastidita)|not a problem|nessun problema|no problem"
+)
+POLITE_COMPLAINT = _rx(
+    r"purtroppo|unfortunately|sadly|con tutto il rispetto|with all due respect|i'm afraid|"
+    r"mi dispiace ma|mi spiace ma|vi faccio notare|just pointing out|faccio presente|speravo|"
+    r"i was hoping|i had hoped|non voglio fare polemica|not to make a fuss"
+)
+INTENSIFIED = _rx(
+    r"(?:molto|davvero|veramente|proprio|assolutamente|totalmente|really|very|so|absolutely|"
+    r"totally|extremely|seriously|incredibly) (?:deluso|delusa|arrabbiato|arrabbiata|stufo|stufa|"
+    r"disappointed|frustrated|annoyed|upset|angry|fed up|disgusting|unacceptable|inaccettabile|"
+    r"ridiculous|ridicolo|pessimo|bad|poor|slow|lenti|scadente)"
 )
 NEGATORS = frozenset(
     ["non", "not", "no", "never", "nessun", "nessuna", "mai", "don't", "isn't", "wasn't"]
@@ -252,6 +270,11 @@ def temperature(text: str, language: str = "") -> tuple[str, float, tuple[str, .
     frustration = _hits(FRUSTRATION, norm)
     if frustration:
         signals.append("negative_lexicon")
+    if _hits(POLITE_COMPLAINT, norm):
+        frustration += 1
+        signals.append("polite_complaint")
+    if _hits(INTENSIFIED, norm):
+        signals.append("intensifier")
     if _hits(REPEAT_CONTACT, norm, negatable=False):
         frustration += 1
         signals.append("repeated_contact")
@@ -260,9 +283,8 @@ def temperature(text: str, language: str = "") -> tuple[str, float, tuple[str, .
         signals.append("negative_lexicon")
     if _ANGRY_FACE.search(text):
         angry += 1
-    sarcasm = bool(SARCASM_WORDS.search(norm)) and bool(
-        _hits(SARCASM_CONTEXT, norm, negatable=False) or frustration
-    )
+    praise = SARCASM_WORDS.search(norm) or SARCASM_OPENING.match(norm)
+    sarcasm = bool(praise) and bool(_hits(SARCASM_CONTEXT, norm, negatable=False) or frustration)
     if _QUOTED_CLAIM.search(text) and (frustration or SARCASM_CONTEXT.search(norm)):
         sarcasm = True
     if sarcasm:
@@ -272,8 +294,6 @@ def temperature(text: str, language: str = "") -> tuple[str, float, tuple[str, .
         signals.append("caps")
         if frustration or repeated or _hits(DEMAND, norm, negatable=False):
             angry += 1
-    elif repeated and frustration >= 2:
-        angry += 1
     urgent = 0 if calm_said and not _BUT.search(norm) else _hits(URGENCY, norm, negatable=False)
     if calm_said and _BUT.search(norm):
         # "I'm not angry, but I'm tired of waiting" keeps the frustration after the "but".
