@@ -73,3 +73,16 @@ def test_calm_is_never_angry_when_anger_is_denied():
     assert a.temperature != "calm"
     a = analyse("I'm not angry at all, thanks for the help.")
     assert a.temperature == "calm"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ciao, ho scritto ieri per il mio ordine e nessuno mi ha risposto",
+        "Non mi avete ancora risposto",
+        "I wrote on Monday and nobody has replied",
+        "I haven't heard back about my refund",
+    ],
+)
+def test_unanswered_follow_ups_are_annoyed(text):
+    assert analyse(text).temperature == "annoyed"
