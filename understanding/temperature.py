@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from understanding.model import predict_proba
 from understanding.text import normalise
 
 
@@ -72,7 +73,12 @@ INSULT = _rx(
     r"scandaloso|scandalosa|scandalo|indecente|vergognarvi|"
     r"liars|bugiardi|robbed|derubato|derubata|rubato|rubati|stealing|state rubando|"
     r"trattato malissimo|treated appallingly|servizio clienti inesistente|"
-    r"customer service doesn't exist|nessun rispetto|no respect"
+    r"customer service doesn't exist|nessun rispetto|no respect|ripped off|rip-off|rip off|"
+    r"con artists|crooks|cowboys|criminals|criminali|delinquenti|farabutti|imbroglioni|"
+    r"a disgrace|an absolute joke|absolute joke|beyond a joke|worst company|horrendous|"
+    r"atrocious|deplorable|abysmal|shambles|useless lot|this is theft|è un furto|ladrata|"
+    r"schifosi|penosi|pietosi|indecenti|mi fate schifo|che schifo|una barzelletta|"
+    r"mi avete rotto|rotto le scatole|siete pessimi|you people are|siete dei|you are all"
 )
 FURY = _rx(
     r"furioso|furiosa|furiosi|inferocito|inferocita|incazzato|incazzata|arrabbiatissimo|"
@@ -81,7 +87,9 @@ FURY = _rx(
     r"non se ne può più|enough is enough|last straw|ultima goccia|mi avete stufato|"
     r"you've lost|basta|enough|ultimo avviso|final warning|pretendo|i demand|"
     r"non ve lo ripeto|not saying it again|i won't say it again|absolutely disgusting|"
-    r"how dare you|come vi permettete"
+    r"how dare you|come vi permettete|fuming|seething|outraged|indignato|indignata|"
+    r"esasperato|esasperata|exasperated|beyond angry|so angry|really angry|very angry|"
+    r"sono arrabbiato|sono arrabbiata|sono arrabbiatissimo|i am angry|i'm angry|i'm furious"
 )
 PROFANITY = _rx(
     r"cazzo|cazzi|cazzate|merda|fanculo|vaffanculo|porca (?:miseria|puttana|vacca)|minchia|"
@@ -128,6 +136,7 @@ FRUSTRATION = _rx(
     r"(?:haven't|have not|hasn't|never) (?:heard back|had a reply|had an answer|got a reply|"
     r"received a reply|received an answer|replied|answered|got back)|"
     r"(?:doesn't|don't|never) (?:answer|reply|respond|call back)|never (?:answers|replies)|"
+    r"assurdo|assurda|allucinante|absurd|ridiculous|escalate|escalating|"
     r"inaccettabile|unacceptable|ignored|ignorato|ignorata|quality control|controllo qualità|"
     r"con tutto il rispetto|with all due respect|vi faccio notare|just pointing out|"
     r"faccio presente|i must point out|tipico|typical|as usual|come al solito|"
@@ -246,8 +255,37 @@ def _shouting(text: str) -> bool:
     return upper >= 0.6 or len(caps) >= 4
 
 
+FALLBACK_MIN = 0.6  # chosen by cross-validation on TRAIN (python -m understanding.train)
+
+
+def combine(rules_label: str, proba: dict[str, float], minimum: float = FALLBACK_MIN) -> str:
+    """The rules decide when they found evidence; when they say calm, the model may lift the
+    label to urgent or annoyed (anger and annoyance together), never to angry."""
+    if rules_label != "calm" or not proba:
+        return rules_label
+    upset = proba.get("annoyed", 0.0) + proba.get("angry", 0.0)
+    hurry = proba.get("urgent", 0.0)
+    if upset >= minimum and upset >= hurry:
+        return "annoyed"
+    if hurry >= minimum:
+        return "urgent"
+    return "calm"
+
+
 def temperature(text: str, language: str = "") -> tuple[str, float, tuple[str, ...]]:
-    """(label, confidence, signals) of an already sanitised text."""
+    """(label, confidence, signals) of an already sanitised text: rules, then the model."""
+    label, conf, signals = rules_temperature(text, language)
+    if label != "calm" or "negated" in signals:
+        return label, conf, signals
+    proba = predict_proba("temperature", text)
+    lifted = combine(label, proba)
+    if lifted == label:
+        return label, conf, signals
+    return lifted, round(min(0.7, max(proba.values())), 2), (*signals, "learned_tone")
+
+
+def rules_temperature(text: str, language: str = "") -> tuple[str, float, tuple[str, ...]]:
+    """(label, confidence, signals) of an already sanitised text, by the rules alone."""
     norm = normalise(text)
     if not norm.strip():
         return "calm", 0.5, ()

@@ -26,6 +26,7 @@ SIGNALS = (
     "sarcasm",  # praise next to a bad fact, quoted claims ("servizio clienti")
     "repeated_contact",  # "third time", "five emails", "ho già scritto"
     "deadline",  # a deadline, time pressure or a safety problem happening now
+    "learned_tone",  # no rule fired; the trained model heard urgency or annoyance (never anger)
     "negated",  # "non sono arrabbiato", "no hurry": a cue switched off
     "error",  # the analyser failed on this text (never expected; the result is empty)
 )
