@@ -86,3 +86,18 @@ def test_calm_is_never_angry_when_anger_is_denied():
 )
 def test_unanswered_follow_ups_are_annoyed(text):
     assert analyse(text).temperature == "annoyed"
+
+
+def test_the_fallback_model_lifts_calm_only_to_urgent_or_annoyed():
+    from understanding import temperature as t
+    from understanding.model import load, predict_proba
+
+    model = load("temperature")
+    assert model is not None and set(model["classes"]) == {"calm", "urgent", "annoyed", "angry"}
+    proba = predict_proba("temperature", "Che schifo di servizio, vergognatevi")
+    assert abs(sum(proba.values()) - 1.0) < 1e-9
+    assert t.combine("calm", {"angry": 0.9, "calm": 0.1}) == "annoyed"  # never angry
+    assert t.combine("calm", {"urgent": 0.7, "calm": 0.3}) == "urgent"
+    assert t.combine("calm", {"urgent": 0.3, "annoyed": 0.2, "calm": 0.5}) == "calm"
+    assert t.combine("angry", {"calm": 1.0}) == "angry"  # the rules' evidence wins
+    assert predict_proba("no-such-model", "text") == {}
