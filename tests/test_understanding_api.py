@@ -65,3 +65,19 @@ def test_huge_text_is_truncated_and_fast_enough():
     started = time.perf_counter()
     analyse("Where is my order? " * 100_000)
     assert time.perf_counter() - started < 1.0
+
+
+def test_signals_come_from_the_documented_vocabulary():
+    from understanding import SIGNALS, warm_up
+
+    warm_up()
+    texts = [
+        "VERGOGNA!!! Siete dei ladri, vi denuncio, chargeback e recensione su Trustpilot. Addio.",
+        "Purtroppo è la terza volta che scrivo, davvero deluso 🙄",
+        'Complimenti, il "servizio clienti" non risponde mai. Fuck.',
+        "Non sono arrabbiato ma mi serve entro stasera",
+        "I'm REALLY FED UP WITH THIS SERVICE",
+    ]
+    seen = {s for t in texts for s in analyse(t).signals}
+    assert seen <= set(SIGNALS)
+    assert {"threat_legal", "threat_review", "threat_dispute", "sarcasm", "deadline"} <= seen

@@ -24,7 +24,17 @@ def test_long_texts(text, lang):
     [
         ("ok grazie", "", "it"),
         ("ok grazie", "en", "it"),
-        ("Hi", "", "en"),
+        ("Hi", "", ""),  # greetings used in every language: ambiguous alone
+        ("Hi", "it", "it"),
+        ("Hi there, thanks", "", "en"),
+        ("grazie", "", "it"),
+        ("sì", "", "it"),
+        ("obrigado", "", "pt"),
+        ("спасибо большое", "", "ru"),
+        ("дякую", "", "uk"),
+        ("谢谢", "", "zh"),
+        ("ありがとう", "", "ja"),
+        ("شكرا جزيلا", "", "ar"),
         ("thanks!", "", "en"),
         ("STOP", "", ""),
         ("STOP", "it", "it"),

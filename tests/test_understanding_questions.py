@@ -59,3 +59,90 @@ def test_question_sentences_are_found(text, expected):
 def test_two_questions_two_kinds():
     a = analyse("Buongiorno. Dove si trova il vostro negozio? E fino a che ora siete aperti?")
     assert [q.kind for q in a.questions] == ["where", "when"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # listed alternatives are a choice whatever the options are
+        ("Chi consegna a Bari, BRT o GLS?", "which"),
+        ("Will it come in the morning or the afternoon?", "which"),
+        ("Chi effettua le consegne?", "who"),
+        # which/quale + noun: the noun's type decides
+        ("Which countries do you deliver to?", "where"),
+        ("Which days is the showroom open all day?", "when"),
+        ("Which payment methods do you accept?", "which"),
+        ("Quale corriere usate per le isole?", "who"),
+        ("What's the address of the Milan showroom?", "where"),
+        # "how" words that are not procedures
+        ("Ogni quanto va cambiato il filtro?", "when"),
+        ("How often should I replace the filter?", "when"),
+        ("Come mai il pacco è fermo?", "why"),
+        ("how come tracking hasn't updated in 4 days??", "why"),
+        # yes/no questions take the kind of what settles them
+        ("Do you ship to the US?", "where"),
+        ("Consegnate anche a Livigno?", "where"),
+        ("Siete aperti il sabato?", "when"),
+        ("Will it arrive before Christmas?", "when"),
+        ("C'è qualcuno in chat adesso?", "who"),
+        ("Is there a fee for resending it?", "what"),
+        ("È possibile pagare a rate?", "how"),
+        ("Si può cumulare il buono con lo sconto?", "how"),
+        ("What happened?", "why"),
+        # status, meaning, contacts
+        ("A che punto è la spedizione?", "what"),
+        ("What's the email address for customer service?", "what"),
+        # indirect, typos, SMS spelling
+        ("I'd like to know why.", "why"),
+        ("mi sa dire ki gestisce i resi?", "who"),
+        ("xk il pacco è fermo a bologna da lunedì", "why"),
+        ("filtro caraffa ogni qnt lo cambio?", "when"),
+        ("wheres the reset button on the air fryer?", "where"),
+        ("y does the air fryer smoke?", "why"),
+        ("can u tell me how to reset it pls", "how"),
+        ("Could you tell me when the new kettles launch?", "when"),
+        ("Can you tell me where my parcel is right now?", "where"),
+    ],
+)
+def test_guideline_cases(text, kind):
+    found = analyse(text).questions
+    assert [q.kind for q in found] == [kind], found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi is the blender dishwasher safe thx",
+        "spedite anche in svizzera",
+        "si puo pagare cn bonifico",
+        "still dont get why u sent me the wrong colour",
+        "a ki lascio il pacco se nn c'è nessuno",
+        "I was wondering whether the jug fits in the fridge door",
+    ],
+)
+def test_questions_without_a_question_mark(text):
+    assert len(analyse(text).questions) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Grazie, procedo con il reso come mi avete indicato.",
+        "Come da accordi vi invio la ricevuta.",
+        "Quando ho aperto il pacco era tutto in ordine.",
+        "Per quanto riguarda il reso, tutto ok.",
+        "Do not text me again.",
+        "Kind regards,\nMark",
+    ],
+)
+def test_statements_are_not_questions(text):
+    assert analyse(text).questions == ()
+
+
+def test_email_with_greeting_signature_and_two_questions():
+    text = (
+        "Good morning,\n\nI ordered a kettle last week. Could you tell me the reason for the "
+        "delay? Also, which office deals with damaged deliveries\n\nKind regards,\nJohn Smith"
+    )
+    kinds = [q.kind for q in analyse(text).questions]
+    assert kinds == ["why", "who"]

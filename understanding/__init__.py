@@ -6,18 +6,26 @@ understanding/README.md for how each part works, its figures and its known error
 
 from __future__ import annotations
 
+from understanding import language, questions, temperature
+from understanding.text import sanitise
 from understanding.types import KINDS, SIGNALS, TEMPERATURES, VERSION, Analysis, Question
 
-__all__ = ["KINDS", "SIGNALS", "TEMPERATURES", "VERSION", "Analysis", "Question", "analyse"]
+__all__ = [
+    "KINDS",
+    "SIGNALS",
+    "TEMPERATURES",
+    "VERSION",
+    "Analysis",
+    "Question",
+    "analyse",
+    "warm_up",
+]
 
 CHANNELS = ("email", "sms", "whatsapp", "chat", "api")
 
 
 def analyse(text: str, *, language_prior: str = "", channel: str = "") -> Analysis:
     """Analyse the visible text of one inbound message. Never raises on any str input."""
-    from understanding import language, questions, temperature
-    from understanding.text import sanitise
-
     try:
         clean = sanitise(text)
         prior = language_prior if isinstance(language_prior, str) else ""
@@ -37,3 +45,12 @@ def analyse(text: str, *, language_prior: str = "", channel: str = "") -> Analys
         signals=signals,
         version=VERSION,
     )
+
+
+def warm_up() -> None:
+    """Load the language model now (about 1 s, once per process) instead of on the first message.
+
+    Call it where a process starts (a worker's ready signal, an AppConfig.ready) when the first
+    message's latency matters; analyse() loads it lazily otherwise.
+    """
+    analyse("Warm up: load the language identification model once for this process.")

@@ -20,55 +20,133 @@ SHORT_LETTERS = 20  # below this many letters the n-gram model is not trusted al
 # every language a customer is likely to write in recognised as itself.
 PLAUSIBLE = words(
     "it en fr de es pt nl ca ro pl cs sk sl hr sr bs hu el bg ru uk tr ar he fa hi ur bn zh ja "
-    "ko vi th id ms tl sv no da fi et lv lt sq mk is ga cy eu gl sw"
+    "ko vi th id ms tl sv no da fi et lv lt sq mk is ga cy sw"
 )
 
-# Words that say nothing about the language (shared by many, or brand-like).
+# Words that say nothing about the language alone: shared by many languages, or used everywhere
+# ("ok", "STOP", "Hi", "ciao", "info", "super"). With nothing else, the prior or "" decides.
 NEUTRAL = frozenset(
     words(
-        "ok okay okk oki stop start info top no sms app ciao bye lol ah oh eh mh mmm hmm boh ehi "
-        "hey wow super bravo si sì sí yes"
+        "ok okay okk oki oké okey stop start info top no sms app ciao bye lol ah oh eh mh mmm hmm "
+        "boh ehi hey hi hello hallo wow super bravo si sí yes ja da pa ps hola salut tschüss"
     )
 )
-# "si"/"sì"/"yes" are not neutral in truth, but alone they are too weak to overrule a prior.
 
-_IT = words(
-    "grazie mille buongiorno buonasera buonanotte salve arrivederci prego perfetto bene "
+# Very common words and chat abbreviations per language (greetings, thanks, yes/no, function
+# words, the shop's everyday vocabulary). Italian and English are first-class; a few words for
+# the other languages customers often use, so that a short "obrigado" is not forced into it/en.
+_LEX = {
+    "it": "grazie grz mille buongiorno buonasera buonanotte salve arrivederci prego perfetto bene "
     "benissimo va d'accordo certo esatto capito ricevuto scusa scusate scusi aiuto annulla "
-    "disdici basta voglio vorrei posso potete quando dove perché come quanto quale quali chi "
-    "cosa che non sono ho hai ha abbiamo avete hanno il lo la gli le un una del della dei delle "
-    "di da in con su per tra fra è e ma anche ancora già oggi domani ieri adesso subito sempre "
-    "mai niente nulla ordine pacco spedizione consegna rimborso reso fattura pagamento carta "
-    "conto numero buona giornata serata ciao grz cmq comunque tutto tutti mio mia tuo vostro "
-    "nostro questo quello qui qua allora però quindi poi dopo prima molto poco troppo sì "
-    "gentilissimi gentile arrivato arrivata arriva funziona ricevuto ricevere sapere vorremmo "
-    "serve servono aspetto attendo attesa risposta richiesta problema fatto fare dire avere "
-    "essere nuovo nuova"
-)
-_EN = words(
-    "thanks thank you thx ty hi hello hey morning evening afternoon night good great fine please "
-    "pls plz sorry help cancel unsubscribe yeah yep nope sure got it received understood want "
-    "would could can will when where why how what which who is are was were the a an of to in on "
-    "at for with from my your our their this that these those i we they he she it not don't "
-    "doesn't didn't can't won't i'm it's have has had do does did order package parcel delivery "
-    "refund return invoice payment card account number today tomorrow yesterday now still again "
-    "already never always any some just very too much many much all done need know tell thanks! "
-    "cheers regards best kind dear team guys arrived working received waiting answer reply "
-    "request problem issue new and but or so if then also"
-)
-_ES = words(
-    "gracias hola buenos buenas días por favor quiero pedido cuándo dónde por qué cómo está"
-)
-_FR = words("merci bonjour bonsoir salut oui commande quand où pourquoi comment est je vous")
-_DE = words("danke hallo guten tag morgen bitte ja nein bestellung wann wo warum wie ist ich sie")
-
+    "disdici basta voglio vorrei posso potete potreste quando dove perché come quanto quale "
+    "quali chi cosa che non sono ho hai ha abbiamo avete hanno il lo la gli le un una del della "
+    "dei delle di da in con su per tra fra è e ma anche ancora già oggi domani ieri adesso "
+    "subito sempre mai niente nulla ordine pacco spedizione consegna rimborso reso fattura "
+    "pagamento carta conto numero buona giornata serata cmq comunque tutto tutti tt mio mia tuo "
+    "vostro nostro questo quello qui qua allora però quindi poi dopo prima molto poco troppo sì "
+    "gentilissimi gentile arrivato arrivata arriva funziona ricevere sapere vorremmo serve "
+    "servono aspetto attendo attesa risposta richiesta problema fatto fare dire avere essere "
+    "nuovo nuova posto fermo richiamarmi chiamatemi al alla ai nel nella dal dalla sul sulla "
+    "ok grazie a presto tutto bene ottimo fantastico bellissimo capisco",
+    "en": "thanks thank you thx ty ta morning evening afternoon night good great fine please pls "
+    "plz sorry help cancel unsubscribe yeah yep nope sure got received understood want would "
+    "could can will when where why how what which who is are was were the a an of to in on at "
+    "for with from my your our their this that these those i we they he she it not don't "
+    "doesn't didn't can't won't i'm it's have has had do does did order package parcel "
+    "delivery refund return invoice payment card account number today tomorrow yesterday now "
+    "still again already never always any some just very too much many all done need know "
+    "tell cheers regards best kind dear team guys arrived working waiting answer reply "
+    "request problem issue new and but or so if then also out till brilliant lovely awesome "
+    "cool see soon bye",
+    "es": "gracias hola buenos buenas días dias por favor quiero pedido cuándo cuando dónde "
+    "donde qué cómo está hasta luego vale muchas el los las es y pero muy bien adiós",
+    "fr": "merci bonjour bonsoir salut oui commande quand où pourquoi comment est je vous "
+    "d'accord à demain beaucoup très bien au revoir s'il vous plaît le les des et mais",
+    "de": "danke hallo guten tag morgen bitte ja nein bestellung wann wo warum wie ist ich sie "
+    "vielen dank schön bis später und aber nicht das der die",
+    "pt": "obrigado obrigada olá bom dia boa tarde noite sim não encomenda quando onde "
+    "porquê prazo entrega até logo muito",
+    "nl": "dank bedankt je wel tot morgen dan goedemorgen hoi graag niet het een en",
+    "ro": "mulțumesc multumesc mersi frumos bună buna ziua zi seara da nu comanda când unde "
+    "vă va rog mulţumesc",
+    "pl": "dziękuję dziekuje dobrze do jutra tak nie cześć dzień dobry proszę zamówienie",
+    "sv": "tack så mycket hej ja nej hejdå",
+    "sq": "faleminderit përshëndetje mirë po jo porosia",
+    "tr": "teşekkürler teşekkür ederim merhaba evet hay\u0131r sipari\u015f",
+    "hr": "hvala lijepa dobar dan molim",
+    "cs": "děkuji dobrý den prosím ano",
+    "hu": "köszönöm szia igen nem rendelés",
+    "fi": "kiitos hei kyllä ei tilaus",
+}
 LEXICON: dict[str, frozenset[str]] = {}
-for _lang, _words in (("it", _IT), ("en", _EN), ("es", _ES), ("fr", _FR), ("de", _DE)):
-    for _w in _words:
+for _lang, _spec in _LEX.items():
+    for _w in _spec.split():
         LEXICON[_w] = LEXICON.get(_w, frozenset()) | {_lang}
-# Shared words carry no vote between the languages that share them.
 for _w in NEUTRAL:
     LEXICON.pop(_w, None)
+
+# Scripts used by one language (or one main language) tell it from very little text.
+_SCRIPTS = (
+    ("\u0600", "\u06ff", "ar"),
+    ("\u0590", "\u05ff", "he"),
+    ("\u0370", "\u03ff", "el"),
+    ("\u3040", "\u30ff", "ja"),
+    ("\uac00", "\ud7af", "ko"),
+    ("\u0e00", "\u0e7f", "th"),
+    ("\u0900", "\u097f", "hi"),
+    ("\u4e00", "\u9fff", "zh"),
+    ("\u0400", "\u04ff", "cyrillic"),
+)
+_UK_LETTERS = frozenset("іїєґ")
+_RU_LETTERS = frozenset("ыэъё")
+_CYRILLIC_WORDS = {
+    "спасибо": "ru",
+    "большое": "ru",
+    "пожалуйста": "ru",
+    "здравствуйте": "ru",
+    "привет": "ru",
+    "заказ": "ru",
+    "когда": "ru",
+    "где": "ru",
+    "дякую": "uk",
+    "будь": "uk",
+    "ласка": "uk",
+    "коли": "uk",
+    "буде": "uk",
+    "доставка": "",
+    "вітаю": "uk",
+    "замовлення": "uk",
+    "благодаря": "bg",
+    "хвала": "sr",
+    "ок": "",
+}
+
+
+def _script(text: str) -> str:
+    """The language a non-Latin script gives away ("" for Latin or mixed/unknown scripts)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha() and ch > "\u024f":
+            for lo, hi, lang in _SCRIPTS:
+                if lo <= ch <= hi:
+                    counts[lang] = counts.get(lang, 0) + 1
+                    break
+    if not counts:
+        return ""
+    lang = max(counts, key=lambda k: counts[k])
+    if lang == "zh" and counts.get("ja"):
+        return "ja"  # kanji with kana is Japanese
+    if lang != "cyrillic":
+        return lang
+    low = text.lower()
+    if any(ch in _UK_LETTERS for ch in low):
+        return "uk"
+    if any(ch in _RU_LETTERS for ch in low):
+        return "ru"
+    for w in tokens(low):
+        if _CYRILLIC_WORDS.get(w):
+            return _CYRILLIC_WORDS[w]
+    return "cyrillic"
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +186,16 @@ def detect(text: str, prior: str = "") -> tuple[str, float]:
     if letters == 0:
         return "", 0.0
     words = tokens(clean)
+    script = _script(clean)
+    if script and script != "cyrillic":
+        return script, 0.9 if letters >= 4 else 0.75
     lex_lang, lex_share, lex_known = _lexicon_vote(words)
+    if script == "cyrillic":
+        if letters >= SHORT_LETTERS:
+            lang, prob = _identifier().classify(clean)
+            if lang in ("ru", "uk", "bg", "sr", "mk") and prob >= 0.5:
+                return lang, round(float(prob), 2)
+        return (prior, 0.5) if prior in ("ru", "uk", "bg", "sr", "mk") else ("", 0.0)
     if letters < SHORT_LETTERS:
         content = [w for w in words if w not in NEUTRAL and not w.isdigit()]
         if lex_lang and lex_share >= 0.75 and lex_known >= max(1, (len(content) + 1) // 2):
@@ -126,7 +213,7 @@ def detect(text: str, prior: str = "") -> tuple[str, float]:
     lang, prob = ranked[0]
     if lex_lang in ("it", "en") and lex_known >= 3 and lex_share >= 0.8 and lang != lex_lang:
         other = dict(ranked[:5]).get(lex_lang, 0.0)
-        if prob < 0.9 or other > 0.05:
+        if prob < 0.9 or other > 0.05 or lex_share == 1.0:
             return lex_lang, round(max(0.6, lex_share * 0.8), 2)
     if prob < 0.6 and prior and dict(ranked[:3]).get(prior, 0.0) > 0.1:
         return prior, round(max(prob, 0.5), 2)

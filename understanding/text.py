@@ -11,7 +11,8 @@ import unicodedata
 MAX_CHARS = 5000  # longer texts are truncated: the first screen of a message carries its intent
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+", re.UNICODE)
 
 # SMS / chat spellings -> the written form (Italian and English). Applied token by token.
@@ -30,6 +31,15 @@ SMS = {
     "pke": "perché",
     "cmq": "comunque",
     "ke": "che",
+    "ki": "chi",
+    "xk": "perché",
+    "xkè": "perché",
+    "anke": "anche",
+    "kosa": "cosa",
+    "cs": "cosa",
+    "qualke": "qualche",
+    "kome": "come",
+    "qdo": "quando",
     "k": "che",
     "qnd": "quando",
     "qndo": "quando",
@@ -116,13 +126,33 @@ def fold(text: str) -> str:
 
 
 def strip_urls(text: str) -> str:
-    return _URL.sub(" ", text)
+    """Links and e-mail addresses say nothing about language or intent (each regex only runs
+    when its marker is present, so a long run of letters costs nothing)."""
+    low = text.lower()
+    if "://" in low or "www." in low:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" ", text)
+    return text
+
+
+_ELIDED = frozenset(
+    ["l", "un", "dell", "all", "nell", "dall", "sull", "quell", "d", "s", "n", "m", "t", "v", "c"]
+)
+_KEEP_ELIDED = frozenset(
+    ["c'è", "c'e", "c'era", "c'erano", "dov'è", "cos'è", "qual'è", "com'è", "quand'è"]
+)
 
 
 def tokens(text: str) -> list[str]:
-    """Lowercased word tokens with SMS spellings expanded."""
+    """Lowercased word tokens with SMS spellings expanded and Italian elisions split."""
     out: list[str] = []
     for tok in _WORD.findall(fold(strip_urls(text))):
+        if "'" in tok and tok not in _KEEP_ELIDED:
+            head, _, rest = tok.partition("'")
+            if (head in _ELIDED and head not in ("s", "t", "m", "d")) or head in ("l", "un"):
+                out.append(head + "'")
+                tok = rest
         exp = SMS.get(tok)
         if exp is None:
             out.append(tok)

@@ -8,28 +8,27 @@ KINDS = ("who", "what", "why", "when", "where", "how", "which")
 TEMPERATURES = ("calm", "urgent", "annoyed", "angry")
 
 # Bump whenever rules, lexicons or models change: stored with every result so it can be recomputed.
-VERSION = "2026.12.1"
+VERSION = "2026.12.2"
 
 # The fixed vocabulary of ``Analysis.signals`` (documented in understanding/README.md).
 SIGNALS = (
-    "caps",
-    "repeated_punctuation",
-    "negative_lexicon",
-    "anger_lexicon",
-    "intensifier",
-    "negated",
-    "sarcasm",
-    "threat_to_leave",
-    "threat_review",
-    "threat_dispute",
-    "threat_legal",
-    "deadline",
-    "urgency",
+    "anger_lexicon",  # an insult, an accusation of fraud/theft, explicit fury
     "profanity",
-    "polite_complaint",
-    "waiting",
-    "repeated_contact",
-    "vader_negative",
+    "threat_to_leave",  # close the account, last order, go elsewhere, tell everyone
+    "threat_review",  # bad review, one star, social media, the press
+    "threat_dispute",  # chargeback, dispute, formal complaint
+    "threat_legal",  # lawyer, court, police, consumer authority
+    "caps",  # several words shouted in capitals
+    "repeated_punctuation",  # "!!", "??", "?!"
+    "negative_lexicon",  # frustration, disappointment, sighs, eye-roll emoji
+    "polite_complaint",  # "purtroppo", "with all due respect", "I was hoping"
+    "intensifier",  # "really disappointed", "davvero deluso"
+    "sarcasm",  # praise next to a bad fact, quoted claims ("servizio clienti")
+    "repeated_contact",  # "third time", "five emails", "ho già scritto"
+    "deadline",  # a deadline, time pressure or a safety problem happening now
+    "learned_tone",  # no rule fired; the trained model heard urgency or annoyance (never anger)
+    "negated",  # "non sono arrabbiato", "no hurry": a cue switched off
+    "error",  # the analyser failed on this text (never expected; the result is empty)
 )
 
 
