@@ -149,7 +149,8 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
     views, earlier merge records, and any other app's foreign keys to ``Contact`` (found through
     the model's relations, so the CRM does not import the apps that refer to it). Attributes
     ``keep`` lacks are copied; where both have a value ``keep`` wins and ``merge``'s value is
-    kept on the record. Blank name, language and company are filled from ``merge``.
+    kept on the record. Blank name, language and company are filled from ``merge``; its
+    language also replaces one ``keep`` only learned when it was chosen.
 
     Race-safe: both rows are locked in id order (the order ``ingest`` and other merges lock
     contacts in), so a concurrent ingest for either contact waits, and a second merge of the
@@ -198,10 +199,19 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
         elif keep.attributes[key] != value:
             conflicting[key] = value
     filled = {}
-    for name in ("name", "language"):
-        if not getattr(keep, name) and getattr(merge, name):
-            setattr(keep, name, getattr(merge, name))
-            filled[name] = getattr(merge, name)
+    if not keep.name and merge.name:
+        keep.name = filled["name"] = merge.name
+    # A chosen language (or one of unknown origin) beats a learned one.
+    if merge.language and (
+        not keep.language
+        or (
+            keep.language_source == LanguageSource.LEARNED
+            and merge.language_source != LanguageSource.LEARNED
+        )
+    ):
+        keep.language = filled["language"] = merge.language
+        keep.language_source = merge.language_source
+        keep.language_confidence = merge.language_confidence
     if keep.company_id is None and merge.company_id is not None:
         keep.company_id = merge.company_id
         filled["company_id"] = merge.company_id

@@ -115,8 +115,10 @@ class ContactSerializer(serializers.ModelSerializer):
             )
         language = validated_data.pop("language", None)
         instance = super().update(instance, validated_data)
-        if language is not None and language != instance.language:
-            choose_language(instance, language)
+        if language is not None and (
+            language != instance.language or instance.language_source != "explicit"
+        ):
+            choose_language(instance, language)  # written here: a choice
         return instance
 
 
