@@ -10,6 +10,8 @@
 2. Read: a bulk seed (100k conversations / 1M messages by default, kept between runs), then
    p50/p95 of the conversation list (plain, status filter, next page, an agent's view) and of
    random conversations' timelines, sequential requests over one keep-alive connection.
+3. Understanding (``--cases understanding``, no server and no database when alone): the CPU
+   time of ``understanding.analyse`` per message over the labelled texts, p50/p99.
 """
 
 from __future__ import annotations
