@@ -238,3 +238,18 @@ def test_analyse_messages_refuses_a_bad_date():
 
     with pytest.raises(CommandError):
         call_command("analyse_messages", "--since", "yesterday")
+
+
+def test_languages_set_before_the_upgrade_are_kept_as_choices():
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    widget = Contact.objects.create(language="it")  # as the chat widget set it before
+    unknown = Contact.objects.create()
+    learned = Contact.objects.create(language="en", language_source="learned")
+    migration = importlib.import_module("crm.migrations.0005_existing_languages_are_choices")
+    migration.mark_chosen(apps, SimpleNamespace(connection=connection))
+    sources = dict(Contact.objects.values_list("pk", "language_source"))
+    assert sources == {widget.pk: "explicit", unknown.pk: "", learned.pk: "learned"}
