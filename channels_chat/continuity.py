@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_chat import conf, presence
-from channels_chat.services import language_of
+from channels_chat.services import LANGUAGES
 from crm.models import Identity
 from crm.selectors import recent_page_views
 from hub.adapters import OutboundRefused
@@ -30,6 +30,7 @@ from hub.services import send_reply
 from hub.services.errors import ServiceError
 from hub.services.handoff import handoff, target_address
 from hub.services.timeline import record_event
+from hub.services.understanding import language_for
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def email_unseen_replies(conversation_id: int) -> str:
 
 def _email_text(conversation: Conversation, replies: list[Message]) -> str:
     contact = conversation.contact
-    language = language_of(contact.language)
+    language = language_for(contact, conversation.endpoint, LANGUAGES)
     first_name = (contact.name or "").split(" ")[0]
     views = recent_page_views(contact, 1)
     page = PAGE_TEXT[language].format(url=views[0].url) if views else ""

@@ -27,7 +27,7 @@ from django.utils import timezone
 from channels_chat import conf, greetings, ratelimit, tokens
 from channels_chat.errors import ChatError
 from channels_chat.payloads import visitor_payload
-from crm.models import Contact, Identity, PageView
+from crm.models import Contact, Identity, LanguageSource, PageView
 from crm.services import resolve_identity
 from crm.verification import pending_claims
 from hub.adapters import OutboundRefused
@@ -39,6 +39,7 @@ from hub.services.errors import ServiceError
 from hub.services.handoff import handoff
 from hub.services.ingestion import InvalidInbound
 from hub.services.outbound import recipient_identity, uploaded_attachment
+from hub.services.understanding import language_for
 from hub.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -126,9 +127,15 @@ def start_session(
     elif tokens.needs_refresh(visitor.token):
         token = tokens.issue(endpoint.pk, visitor.visitor_id)
         visitor = Visitor(endpoint, visitor.identity, tokens.read(token))
-    if language and not visitor.identity.contact.language:
-        Contact.objects.filter(pk=visitor.identity.contact_id, language="").update(
-            language=language_of(language)
+    if language and visitor.identity.contact.language_source != LanguageSource.EXPLICIT:
+        # The widget's language is the visitor's choice: it wins over a learned one, not over
+        # an agent's (nor a choice made already).
+        Contact.objects.filter(pk=visitor.identity.contact_id).exclude(
+            language_source=LanguageSource.EXPLICIT
+        ).update(
+            language=language_of(language),
+            language_source=LanguageSource.EXPLICIT,
+            language_confidence=None,
         )
     return str(token), visitor
 
@@ -463,7 +470,7 @@ def request_email(conversation: Conversation, by=None) -> Message:
         raise OutboundRefused(
             "Only a live chat can show the visitor an email form.", code="not_chat"
         )
-    language = language_of(conversation.contact.language)
+    language = language_for(conversation.contact, conversation.endpoint, LANGUAGES)
     return send_reply(
         conversation,
         text=ASK_EMAIL[language],

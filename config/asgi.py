@@ -8,6 +8,11 @@ from config.handlers import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
+import understanding  # noqa: E402
+
+# The language model loads now (about a second), not on the first message a person sends.
+understanding.warm_up()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -12,9 +12,9 @@ class IdentityInline(admin.TabularInline):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "company", "language", "created_at"]
+    list_display = ["id", "name", "company", "language", "language_source", "created_at"]
     search_fields = ["name", "identities__value"]
-    list_filter = ["language", "identities__kind"]
+    list_filter = ["language", "language_source", "identities__kind"]
     list_select_related = ["company"]
     autocomplete_fields = ["company"]
     inlines = [IdentityInline]

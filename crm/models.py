@@ -24,6 +24,11 @@ class Company(models.Model):
         return self.name
 
 
+class LanguageSource(models.TextChoices):
+    EXPLICIT = "explicit", _("chosen")
+    LEARNED = "learned", _("learned")
+
+
 class Contact(PreparedSave, models.Model):
     """A person, whatever channel they write from. Identities point here."""
 
@@ -32,6 +37,12 @@ class Contact(PreparedSave, models.Model):
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
     language = models.CharField(_("language"), max_length=12, blank=True)
+    # Where ``language`` comes from: chosen (the chat widget's language, an agent's edit) or
+    # learned from the person's messages (crm.services.learn_language); a choice always wins.
+    language_source = models.CharField(
+        _("language source"), max_length=8, choices=LanguageSource.choices, blank=True
+    )
+    language_confidence = models.FloatField(_("language confidence"), null=True, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.prepared import PreparedQuery
 from crm.identities import normalise
-from crm.models import Contact, ContactMerge, Identity, IdentityClaim
+from crm.models import Contact, ContactMerge, Identity, IdentityClaim, LanguageSource
 
 # Ingest reads an identity and its contact for every inbound message: compiled once.
 _identity = PreparedQuery(
@@ -119,7 +119,11 @@ def create_contact(
 ) -> Contact:
     """Create a contact with its identities; all or nothing (``IdentityTaken`` rolls back)."""
     contact = Contact.objects.create(
-        name=name, company=company, language=language, attributes=attributes or {}
+        name=name,
+        company=company,
+        language=language,
+        language_source=LanguageSource.EXPLICIT if language else "",
+        attributes=attributes or {},
     )
     for item in identities or []:
         add_identity(
@@ -145,7 +149,8 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
     views, earlier merge records, and any other app's foreign keys to ``Contact`` (found through
     the model's relations, so the CRM does not import the apps that refer to it). Attributes
     ``keep`` lacks are copied; where both have a value ``keep`` wins and ``merge``'s value is
-    kept on the record. Blank name, language and company are filled from ``merge``.
+    kept on the record. Blank name, language and company are filled from ``merge``; its
+    language also replaces one ``keep`` only learned when it was chosen.
 
     Race-safe: both rows are locked in id order (the order ``ingest`` and other merges lock
     contacts in), so a concurrent ingest for either contact waits, and a second merge of the
@@ -199,10 +204,19 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
         elif keep.attributes[key] != value:
             conflicting[key] = value
     filled = {}
-    for name in ("name", "language"):
-        if not getattr(keep, name) and getattr(merge, name):
-            setattr(keep, name, getattr(merge, name))
-            filled[name] = getattr(merge, name)
+    if not keep.name and merge.name:
+        keep.name = filled["name"] = merge.name
+    # A chosen language (or one of unknown origin) beats a learned one.
+    if merge.language and (
+        not keep.language
+        or (
+            keep.language_source == LanguageSource.LEARNED
+            and merge.language_source != LanguageSource.LEARNED
+        )
+    ):
+        keep.language = filled["language"] = merge.language
+        keep.language_source = merge.language_source
+        keep.language_confidence = merge.language_confidence
     if keep.company_id is None and merge.company_id is not None:
         keep.company_id = merge.company_id
         filled["company_id"] = merge.company_id
@@ -221,3 +235,48 @@ def merge_contacts(keep: Contact, merge: Contact, *, reason: str = "", by=None) 
     )
     merge.delete()
     return record
+
+
+# --- the contact's language -----------------------------------------------------------------
+
+# A detection teaches the contact's language only from a text this long (visible characters)
+# and this sure: short texts ("ok grazie", "STOP") are read with the contact's language as
+# their prior, they never change it.
+LEARN_MIN_CHARS = 20
+LEARN_MIN_CONFIDENCE = 0.8
+
+
+def learn_language(contact: Contact, language: str, confidence: float, text_length: int) -> bool:
+    """Take ``language`` (detected in a message of ``text_length`` characters, with
+    ``confidence``) as the contact's learned language when the detection is sure enough and
+    nobody chose the language explicitly. Sets the fields on ``contact`` (the caller saves them:
+    ``LANGUAGE_FIELDS``); returns whether anything changed."""
+    if (
+        not language
+        or contact.language_source == LanguageSource.EXPLICIT
+        or text_length < LEARN_MIN_CHARS
+        or confidence < LEARN_MIN_CONFIDENCE
+    ):
+        return False
+    confidence = round(float(confidence), 3)
+    if contact.language == language and contact.language_source == LanguageSource.LEARNED:
+        return False  # already known: no write for every message
+    contact.language = language
+    contact.language_source = LanguageSource.LEARNED
+    contact.language_confidence = confidence
+    return True
+
+
+LANGUAGE_FIELDS = ["language", "language_source", "language_confidence"]
+
+
+def choose_language(contact: Contact, language: str) -> Contact:
+    """An explicit choice of the contact's language (an agent's edit, the chat widget's
+    language): it wins over what the messages teach. An empty ``language`` forgets the choice
+    (the next confident message teaches it again)."""
+    language = (language or "").strip().lower()[:12]
+    contact.language = language
+    contact.language_source = LanguageSource.EXPLICIT if language else ""
+    contact.language_confidence = None
+    contact.save(update_fields=[*LANGUAGE_FIELDS, "updated_at"])
+    return contact

@@ -19,6 +19,7 @@ from hub.models import (
     MessageTemplate,
     SlaRecord,
     Team,
+    TemperaturePolicy,
     TtlPolicy,
     WebhookDelivery,
     WebhookSubscription,
@@ -76,12 +77,14 @@ class ConversationAdmin(admin.ModelAdmin):
         "contact",
         "channel",
         "status",
+        "temperature",
+        "priority",
         "assignee",
         "team",
         "due_at",
         "last_activity_at",
     ]
-    list_filter = ["status", "channel", "team", "endpoint"]
+    list_filter = ["status", "channel", "temperature", "team", "endpoint"]
     search_fields = ["subject", "contact__name", "contact__identities__value"]
     list_select_related = ["contact", "assignee", "team"]
     # State changes go through the services (the actions here, the API, the agent UI), which
@@ -349,6 +352,15 @@ class TtlPolicyAdmin(admin.ModelAdmin):
         "handoff_mode",
     ]
     list_filter = ["channel", "handoff_mode", "business_hours_only"]
+
+
+@admin.register(TemperaturePolicy)
+class TemperaturePolicyAdmin(admin.ModelAdmin):
+    """The priority policy: a conversation reaching a temperature gets at least a priority."""
+
+    list_display = ["level", "minimum_priority", "team", "endpoint", "is_active"]
+    list_filter = ["level", "is_active", "team"]
+    list_editable = ["minimum_priority", "is_active"]
 
 
 @admin.register(MessageTemplate)

@@ -85,6 +85,15 @@ class Endpoint(models.Model):
         return f"{self.name} ({self.get_channel_display()}: {self.address})"
 
 
+class Temperature(models.TextChoices):
+    """A conversation's temperature level (a message's own label is one of
+    ``understanding.TEMPERATURES``: calm, urgent, annoyed, angry)."""
+
+    CALM = "calm", _("Calm")
+    WARM = "warm", _("Warm")
+    HOT = "hot", _("Hot")
+
+
 def _new_reply_token() -> str:
     return secrets.token_hex(8)
 
@@ -131,6 +140,13 @@ class Conversation(PreparedSave, models.Model):
     # (pattern-ops) index PostgreSQL would get for ``unique=True``.
     reply_token = models.CharField(max_length=32, default=_new_reply_token)
     priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    # How heated the conversation is (hub.services.temperature): a level, the score it comes
+    # from (0-100) and the reasons, recomputed on inbound, on a reply and at SLA warning/breach.
+    temperature = models.CharField(
+        _("temperature"), max_length=8, choices=Temperature.choices, default=Temperature.CALM
+    )
+    temperature_score = models.PositiveSmallIntegerField(_("temperature score"), default=0)
+    temperature_reasons = models.JSONField(default=list, blank=True)
     # The TTL clock (hub.services.clock): since when the person waits for an answer, which TTL
     # runs, when the warning is due and when the answer is due. While paused (pending, snoozed)
     # the open time left is kept in ``clock_remaining`` and the due times are empty.
@@ -183,6 +199,11 @@ class Conversation(PreparedSave, models.Model):
                 fields=["contact", "endpoint", "-last_activity_at"], name="hub_conv_contact_idx"
             ),
             models.Index(fields=["updated_at"], name="hub_conv_updated_idx"),
+            # The inbox sorted by temperature: hottest first, then by last activity.
+            models.Index(
+                fields=["-temperature_score", "-last_activity_at", "-id"],
+                name="hub_conv_temperature_idx",
+            ),
             models.Index(
                 fields=["due_at"], name="hub_conv_due_idx", condition=Q(due_at__isnull=False)
             ),
@@ -300,6 +321,9 @@ class Message(PreparedSave, models.Model):
     # A delivery failure report (e.g. an email bounce), not a message the person wrote.
     is_bounce = models.BooleanField(default=False, db_default=False)
     metadata = models.JSONField(default=dict, blank=True)
+    # What the understanding layer read in an inbound message: ``understanding.Analysis.as_dict()``
+    # (language, questions, temperature, signals, version); null for everything else.
+    analysis = models.JSONField(null=True, blank=True)
     occurred_at = models.DateTimeField(
         default=timezone.now, help_text=_("When the message was sent or received.")
     )
@@ -686,3 +710,41 @@ class SlaRecord(PreparedSave, models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.conversation_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TemperaturePolicy(models.Model):
+    """A rule of the priority policy: when a conversation reaches ``level``, its priority becomes
+    at least ``minimum_priority``. A rule may be limited to a team or an endpoint; every active
+    rule that matches applies (the highest minimum wins). Priority is only ever raised."""
+
+    level = models.CharField(
+        _("temperature"), max_length=8, choices=[c for c in Temperature.choices if c[0] != "calm"]
+    )
+    minimum_priority = models.PositiveSmallIntegerField(_("priority at least"))
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("team"),
+        help_text=_("Empty: every team."),
+    )
+    endpoint = models.ForeignKey(
+        Endpoint,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("endpoint"),
+        help_text=_("Empty: every endpoint."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("temperature priority rule")
+        verbose_name_plural = _("temperature priority rules")
+        ordering = ["level", "team", "endpoint"]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} -> priority >= {self.minimum_priority}"

@@ -25,6 +25,10 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
         "assignee_id": conversation.assignee_id,
         "team_id": conversation.team_id,
         "subject": conversation.subject,
+        "priority": conversation.priority,
+        "temperature": conversation.temperature,
+        "temperature_score": conversation.temperature_score,
+        "temperature_reasons": conversation.temperature_reasons,
         "waiting_since": _iso(conversation.waiting_since),
         "due_at": _iso(conversation.due_at),
         "last_activity_at": _iso(conversation.last_activity_at),
@@ -52,5 +56,6 @@ def message_payload(message: Message) -> dict[str, Any]:
         "is_auto_reply": message.is_auto_reply,
         "is_bounce": message.is_bounce,
         "metadata": message.metadata,
+        "analysis": message.analysis,
         "occurred_at": _iso(message.occurred_at),
     }

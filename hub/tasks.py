@@ -89,3 +89,11 @@ def sla_sweep() -> dict:
     from hub.services import sla
 
     return asdict(sla.sweep())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def analyse_messages(message_ids: list[int]) -> int:
+    """Read stored inbound messages (an import's run) with the understanding layer."""
+    from hub.services.understanding import analyse_stored
+
+    return analyse_stored(message_ids)

@@ -90,6 +90,17 @@ def event_text(item: Message, users: dict[int, object]) -> str:
             return _("Unassigned")
     elif kind == "team_changed":
         return _("Moved to another team") if not item.text else _translated_team(item.text)
+    elif kind == "priority_raised" and isinstance(meta.get("priority"), list):
+        from inbox.understanding import reason_text, temperature_label
+
+        return _(
+            "Priority raised from %(before)s to %(after)s: temperature %(level)s (%(why)s)"
+        ) % {
+            "before": meta["priority"][0],
+            "after": meta["priority"][-1],
+            "level": temperature_label(meta.get("temperature", "")),
+            "why": ", ".join(reason_text(code) for code in meta.get("reasons", ())),
+        }
     elif kind == "resolved":
         return _("Resolved")
     elif kind == "reopened":
@@ -220,6 +231,7 @@ EVENT_LEVELS = {
     "sla_breached": "error",
     "sla_resolution_breached": "error",
     "escalated": "error",
+    "priority_raised": "warning",
     "handoff_failed": "error",
     "handoff": "info",
     "opt_out_suggested": "warning",

@@ -23,7 +23,7 @@ from django.utils import timezone
 from crm.identities import InvalidIdentity, normalise_phone
 from crm.models import Contact, Identity
 from hub import selectors
-from hub.models import Channel, Conversation, Endpoint, Message
+from hub.models import Channel, Conversation, Endpoint, Message, Temperature
 from inbox.models import ReadMarker
 
 PAGE_SIZE = 50
@@ -56,7 +56,8 @@ class InboxFilters:
     channel: str = ""
     status: str = "open"  # a Conversation.Status, or "all"
     q: str = ""
-    sort: str = "due"  # due | recent
+    sort: str = "due"  # due | recent | temperature
+    temperature: str = ""  # a Temperature level, or "" for any
 
     def as_params(self) -> dict[str, str]:
         """The non-default filters, for links and the list URL."""
@@ -67,6 +68,7 @@ class InboxFilters:
             ("status", "open"),
             ("q", ""),
             ("sort", "due"),
+            ("temperature", ""),
         ):
             value = getattr(self, name)
             if value != default:
@@ -77,7 +79,7 @@ class InboxFilters:
 
 
 VIEWS = ("all", "mine", "unassigned")
-SORTS = ("due", "recent")
+SORTS = ("due", "recent", "temperature")
 
 
 def parse_filters(params, user) -> InboxFilters:
@@ -87,6 +89,7 @@ def parse_filters(params, user) -> InboxFilters:
     channel = params.get("channel", "")
     sort = params.get("sort", "due")
     team = params.get("team", "")
+    temperature = params.get("temperature", "")
     team_id = int(team) if team.isascii() and team.isdigit() and len(team) < 19 else None
     return InboxFilters(
         view=view if view in VIEWS else "all",
@@ -95,6 +98,7 @@ def parse_filters(params, user) -> InboxFilters:
         status=status if status in (*Conversation.Status.values, "all") else "open",
         q=" ".join(params.get("q", "").split())[:SEARCH_MAX_CHARS],
         sort=sort if sort in SORTS else "due",
+        temperature=temperature if temperature in Temperature.values else "",
     )
 
 
@@ -152,6 +156,8 @@ def filtered_conversations(user, filters: InboxFilters) -> QuerySet[Conversation
         qs = qs.filter(channel=filters.channel)
     if filters.status != "all":
         qs = qs.filter(status=filters.status)
+    if filters.temperature:
+        qs = qs.filter(temperature=filters.temperature)
     if filters.q:
         qs = qs.filter(search_condition(filters.q))
     return qs
@@ -166,11 +172,19 @@ def sort_key(conversation: Conversation, sort: str) -> str:
     if sort == "due" and conversation.due_at is not None:
         return f"0{_micros(conversation.due_at):020d}{conversation.pk:020d}"
     activity = _KEY_MAX - _micros(conversation.last_activity_at)
+    if sort == "temperature":  # hottest first, then by last activity
+        hotter = 1000 - conversation.temperature_score
+        return f"{hotter:04d}{activity:020d}{_KEY_MAX - conversation.pk:020d}"
     return f"1{activity:020d}{_KEY_MAX - conversation.pk:020d}"
 
 
 def encode_cursor(conversation: Conversation, sort: str) -> str:
-    if sort == "due" and conversation.due_at is not None:
+    if sort == "temperature":
+        raw = (
+            f"t{conversation.temperature_score}.{_micros(conversation.last_activity_at)}"
+            f".{conversation.pk}"
+        )
+    elif sort == "due" and conversation.due_at is not None:
         raw = f"d.{_micros(conversation.due_at)}.{conversation.pk}"
     else:
         raw = f"a.{_micros(conversation.last_activity_at)}.{conversation.pk}"
@@ -184,6 +198,8 @@ def decode_cursor(cursor: str) -> tuple[str, datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         segment, micros, pk = raw.split(".")
+        if segment.startswith("t") and segment[1:].isdigit() and len(segment) <= 4:
+            return segment, _from_micros(int(micros)), int(pk)
         if segment not in ("d", "a"):
             return None
         return segment, _from_micros(int(micros)), int(pk)
@@ -205,14 +221,16 @@ def inbox_page(user, filters: InboxFilters, cursor: str = "", size: int | None =
     qs = filtered_conversations(user, filters)
     position = decode_cursor(cursor)
     rows: list[Conversation] = []
-    if filters.sort == "due" and (position is None or position[0] == "d"):
+    if filters.sort == "temperature":
+        rows = _hottest(qs, position, size)
+    elif filters.sort == "due" and (position is None or position[0] == "d"):
         due = qs.filter(due_at__isnull=False).order_by("due_at", "id")
         if position is not None:
             _, moment, pk = position
             due = due.filter(Q(due_at__gt=moment) | Q(due_at=moment, pk__gt=pk))
         rows = list(due[: size + 1])
         position = None
-    if len(rows) <= size:
+    if filters.sort != "temperature" and len(rows) <= size:
         rest = qs.filter(due_at__isnull=True) if filters.sort == "due" else qs
         rest = rest.order_by("-last_activity_at", "-id")
         if position is not None and position[0] == "a":
@@ -226,6 +244,21 @@ def inbox_page(user, filters: InboxFilters, cursor: str = "", size: int | None =
         page.next_cursor = encode_cursor(rows[size - 1], filters.sort)
     page.stats = row_stats(user, page.conversations)
     return page
+
+
+def _hottest(qs, position, size: int) -> list[Conversation]:
+    """A page sorted by temperature score, hottest first, then by last activity (the index
+    ``hub_conv_temperature_idx``)."""
+    rows = qs.order_by("-temperature_score", "-last_activity_at", "-id")
+    if position is not None and position[0].startswith("t"):
+        segment, moment, pk = position
+        score = int(segment[1:])
+        rows = rows.filter(
+            Q(temperature_score__lt=score)
+            | Q(temperature_score=score, last_activity_at__lt=moment)
+            | Q(temperature_score=score, last_activity_at=moment, pk__lt=pk)
+        )
+    return list(rows[: size + 1])
 
 
 def conversation_row(user, filters: InboxFilters, pk: int) -> Conversation | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox import claim_views, consent_views, views
+from inbox import claim_views, consent_views, views, views_understanding
 
 app_name = "inbox"
 
@@ -30,4 +30,9 @@ urlpatterns = [
         name="claim-send-code",
     ),
     path("c/<int:pk>/claims/<int:claim_id>/verify/", claim_views.verify, name="claim-verify"),
+    path(
+        "c/<int:pk>/contact-language/",
+        views_understanding.contact_language,
+        name="contact-language",
+    ),
 ]

@@ -25,11 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm import selectors as crm_selectors
 from hub import adapters, selectors, services
-from hub.models import Channel, Conversation, Message
+from hub.models import Channel, Conversation, Message, Temperature
 from hub.services import handoff as handoff_service
 from hub.services.errors import ServiceError
 from hub.services.outbound import ReplyCheck
-from inbox import hooks, presenters
+from inbox import hooks, presenters, understanding
 from inbox import selectors as inbox_selectors
 from inbox.forms import (
     AssignForm,
@@ -107,6 +107,9 @@ class RowPresenter:
             "subject": c.subject[:80],
             "assignee": presenters.display_name(c.assignee) if c.assignee_id else self.unassigned,
             "priority": c.priority,
+            "temperature": c.temperature,
+            "temperature_label": understanding.temperature_label(c.temperature),
+            "temperature_title": understanding.temperature_title(c),
             "unread": unread,
             "unread_title": ngettext("%(n)s unread message", "%(n)s unread messages", unread)
             % {"n": unread}
@@ -155,7 +158,12 @@ def _filter_context(request, filters) -> dict:
         "channels": Channel.choices,
         "statuses": Conversation.Status.choices,
         "views": [("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
-        "sorts": [("due", _("Due first")), ("recent", _("Latest activity"))],
+        "sorts": [
+            ("due", _("Due first")),
+            ("recent", _("Latest activity")),
+            ("temperature", _("Hottest first")),
+        ],
+        "temperatures": Temperature.choices,
     }
 
 
@@ -233,6 +241,7 @@ def _pane_context(request, conversation: Conversation) -> dict:
         "claims": crm_selectors.unproven_claims(contact),
         "attributes": attributes,
         "page_views": inbox_selectors.recent_page_views(contact),
+        "language_choices": understanding.language_choices(contact),
         "earlier": inbox_selectors.earlier_conversations(request.user, conversation),
         "composer_mode": "reply",
     }

@@ -20,6 +20,7 @@ from hub.models import (
     Holiday,
     LocalDelivery,
     Message,
+    TemperaturePolicy,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -142,6 +143,7 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     Holiday.objects.create(business_hours=hours, date=datetime.date(2026, 12, 25), name="Natale")
     # A wrong password (login throttling, django-axes): an access attempt and its failure log.
     Client().post(reverse("admin:login"), {"username": "someone", "password": "wrong"})
+    TemperaturePolicy.objects.create(level="hot", minimum_priority=2, team=team)
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,

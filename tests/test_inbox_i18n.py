@@ -137,7 +137,11 @@ def _po_entries(text: str) -> list[tuple[str, list[str]]]:
         if not msgid:
             continue
         strs = re.findall(r'^msgstr(?:\[\d\])? ((?:".*"\n?)+)', block, re.M)
-        entries.append((unquote(msgid.group(1)), [unquote(s) for s in strs]))
+        key = unquote(msgid.group(1))
+        context = re.search(r'^msgctxt ((?:".*"\n?)+)', block, re.M)
+        if context and key:  # a pgettext entry: the catalog keys it "context\x04msgid"
+            key = f"{unquote(context.group(1))}\x04{key}"
+        entries.append((key, [unquote(s) for s in strs]))
     return entries
 
 

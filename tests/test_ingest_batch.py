@@ -5,6 +5,7 @@ attachments, timeline events and quarantines; and a run that fails leaves nothin
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections import Counter
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import TestCase
 from django.utils import timezone
 
 from channels_email import services
@@ -36,14 +38,19 @@ def support(endpoint_for):
 
 
 def _one_by_one(raws: list[bytes]) -> list[str]:
-    return [
-        services.ingest_raw_email(raw, source="import_mail", historical=True).status for raw in raws
-    ]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the analysis after each commit
+        return [
+            services.ingest_raw_email(raw, source="import_mail", historical=True).status
+            for raw in raws
+        ]
 
 
 def _imported(raws: list[bytes]) -> list[str]:
+    """Import ``raws``, then run what the runs' commits queued (the analysis of their messages),
+    in order, as after real commits."""
     items = [MailItem(raw, f"#{index}", index) for index, raw in enumerate(raws)]
-    return [result.outcome.status for result in MailImporter().run(items)]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return [result.outcome.status for result in MailImporter().run(items)]
 
 
 def _file_digest(field) -> str:
@@ -131,6 +138,7 @@ def _snapshot() -> dict:
             "is_auto_reply": message.is_auto_reply,
             "is_bounce": message.is_bounce,
             "delivery_status": message.delivery_status,
+            "analysis": message.analysis,
             "references": refs.get(message.pk, []),
             "attachments": files.get(message.pk, []),
         }
@@ -146,11 +154,18 @@ def _snapshot() -> dict:
                 conversation.waiting_since,
                 conversation.next_check_at,
                 conversation.contact.name,
+                conversation.priority,
+                conversation.temperature,
+                conversation.temperature_score,
+                json.dumps(conversation.temperature_reasons, sort_keys=True),
             )
         ] += 1
     contacts = Counter(
         (
             contact.name,
+            contact.language,
+            contact.language_source,
+            contact.language_confidence,
             tuple(
                 sorted(
                     (identity.kind, identity.value, identity.display_name)
@@ -707,3 +722,37 @@ def test_a_nul_in_a_name_on_cc_or_from_is_dropped_not_a_quarantine(support):
     assert _assert_same_as_one_by_one([raw]) == ["ingested"]
     names = dict(Identity.objects.values_list("value", "contact__name"))
     assert names == {"anna@example.it": "Anna Rossi", "marco@example.it": "Marco"}
+
+
+def _said(sender: str, message_id: str, minute: int, body: str) -> bytes:
+    name = sender.split("@")[0].title()
+    return _mail(sender, message_id, minute, name=name).replace(
+        f"Body {message_id}".encode(), body.encode()
+    )
+
+
+def test_the_analysis_and_the_learned_language_are_as_one_by_one(support):
+    """In a run the messages are read in order: the language a person's long message teaches is
+    the prior of their next short one; a contact stored before the run relearns as one by one;
+    a chosen language is kept."""
+
+    def known_people():
+        english = Contact.objects.create(name="Bob", language="en", language_source="learned")
+        Identity.objects.create(contact=english, kind="email", value="bob@example.it")
+        chosen = Contact.objects.create(name="Eve", language="de", language_source="explicit")
+        Identity.objects.create(contact=chosen, kind="email", value="eve@example.it")
+
+    raws = [
+        _said("anna@example.it", "l1@a", 1, "Buongiorno, perché il mio ordine è in ritardo?"),
+        _said("anna@example.it", "l2@a", 2, "ok"),
+        _said("bob@example.it", "l3@b", 3, "Salve, vorrei sapere dove si trova il vostro negozio"),
+        _said("bob@example.it", "l4@b", 4, "ok"),
+        _said("eve@example.it", "l5@e", 5, "Hello, what time do you open tomorrow morning?"),
+        _said("new@example.it", "l6@n", 6, "ok"),
+    ]
+    _assert_same_as_one_by_one(raws, known_people)
+    short = Message.objects.get(provider_message_id__contains="l2@a")
+    assert short.analysis["language"] == "it"  # the prior the first message taught
+    assert Message.objects.get(provider_message_id__contains="l6@n").analysis["language"] == ""
+    languages = dict(Contact.objects.values_list("name", "language"))
+    assert languages == {"Anna": "it", "Bob": "it", "Eve": "de", "New": ""}

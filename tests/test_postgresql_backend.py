@@ -119,7 +119,7 @@ def test_deletes_and_bulk_inserts_split_below_the_parameter_limit_of_server_bind
     assert [len(batch) for batch in batches] == [7, 7, 6]
     Conversation.objects.filter(endpoint=endpoint).delete()
     assert not Conversation.objects.filter(endpoint=endpoint).exists()
-    monkeypatch.setattr(base, "MAX_QUERY_PARAMS", 13)  # 6 columns a contact: 2 rows a batch
+    monkeypatch.setattr(base, "MAX_QUERY_PARAMS", 17)  # 8 columns a contact: 2 rows a batch
     with CaptureQueriesContext(connection) as queries:
         Contact.objects.bulk_create([Contact(name=f"bulk {n}") for n in range(20)])
     assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 10

@@ -10,7 +10,9 @@ from rest_framework import serializers
 
 from crm.identities import InvalidIdentity, normalise
 from crm.models import Company, Contact, Identity
+from crm.services import choose_language
 from hub.api.fields import WindowDateTimeField, received_latest
+from hub.api.understanding import AnalysisSerializer, TemperatureReasonSerializer
 from hub.models import (
     BusinessHours,
     Channel,
@@ -19,6 +21,7 @@ from hub.models import (
     Holiday,
     Message,
     Team,
+    Temperature,
     TtlPolicy,
     WebhookSubscription,
 )
@@ -89,12 +92,27 @@ class ContactSerializer(serializers.ModelSerializer):
             "name",
             "company",
             "language",
+            "language_source",
+            "language_confidence",
             "attributes",
             "identities",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "language_source",
+            "language_confidence",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "language": {
+                "help_text": "ISO 639-1 code. Written here, it is a choice (language_source "
+                "explicit) that wins over the language learned from the person's messages."
+            },
+            "language_source": {"help_text": "explicit (chosen), learned, or empty."},
+        }
 
     def validate_attributes(self, value):
         return validate_json_object(value, "Attributes")
@@ -104,7 +122,13 @@ class ContactSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"identities": ["Add identities with POST /contacts/{id}/identities/."]}
             )
-        return super().update(instance, validated_data)
+        language = validated_data.pop("language", None)
+        instance = super().update(instance, validated_data)
+        if language is not None and (
+            language != instance.language or instance.language_source != "explicit"
+        ):
+            choose_language(instance, language)  # written here: a choice
+        return instance
 
 
 # Read-only serializers below declare their fields instead of introspecting the model: they run
@@ -203,6 +227,13 @@ class ConversationSerializer(serializers.Serializer):
     team = _id("team_id")
     subject = serializers.CharField(read_only=True)
     priority = serializers.IntegerField(read_only=True)
+    temperature = serializers.ChoiceField(
+        choices=Temperature.choices,
+        read_only=True,
+        help_text="How heated the conversation is: calm, warm (from score 30), hot (from 60).",
+    )
+    temperature_score = serializers.IntegerField(read_only=True, help_text="0-100.")
+    temperature_reasons = TemperatureReasonSerializer(many=True, read_only=True)
     clock_kind = serializers.CharField(
         read_only=True, help_text="first_response, next_response or empty"
     )
@@ -239,6 +270,12 @@ def conversation_representation(conversation: Conversation) -> dict:
         "team": _int(conversation.team_id),
         "subject": str(conversation.subject),
         "priority": int(conversation.priority),
+        "temperature": _choice(conversation.temperature),
+        "temperature_score": int(conversation.temperature_score),
+        "temperature_reasons": [
+            {"code": str(reason.get("code", "")), "points": int(reason.get("points", 0))}
+            for reason in conversation.temperature_reasons or ()
+        ],
         "clock_kind": str(conversation.clock_kind),
         "waiting_since": when(conversation.waiting_since, zone),
         "warn_at": when(conversation.warn_at, zone),
@@ -315,6 +352,11 @@ class MessageSerializer(serializers.Serializer):
         read_only=True, help_text="A delivery failure report (an email bounce)."
     )
     metadata = serializers.JSONField(read_only=True)
+    analysis = AnalysisSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="What the hub read in an inbound message (null for anything else).",
+    )
     attachments = AttachmentSerializer(many=True, read_only=True)
     occurred_at = _when()
     created_at = _when()
@@ -344,6 +386,7 @@ def message_representation(message: Message, request=None) -> dict:
         "is_auto_reply": bool(message.is_auto_reply),
         "is_bounce": bool(message.is_bounce),
         "metadata": message.metadata,
+        "analysis": message.analysis,
         "attachments": [
             attachment_representation(item, request) for item in message.attachments.all()
         ],

@@ -33,6 +33,7 @@ from hub.models import (
     Endpoint,
     Message,
     Team,
+    Temperature,
     TtlPolicy,
     WebhookSubscription,
 )
@@ -61,6 +62,9 @@ class ConversationFilter(django_filters.FilterSet):
         choices=Conversation.Status.choices, distinct=False
     )
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
+    temperature = django_filters.MultipleChoiceFilter(
+        choices=Temperature.choices, distinct=False, help_text="calm, warm or hot (repeatable)."
+    )
     endpoint = IdFilter(field_name="endpoint_id")
     contact = IdFilter(field_name="contact_id")
     team = IdFilter(field_name="team_id")
@@ -71,7 +75,16 @@ class ConversationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Conversation
-        fields = ["status", "channel", "endpoint", "contact", "team", "assignee", "updated_since"]
+        fields = [
+            "status",
+            "channel",
+            "temperature",
+            "endpoint",
+            "contact",
+            "team",
+            "assignee",
+            "updated_since",
+        ]
 
     def filter_assignee(self, queryset, name, value):
         if value == "none":

@@ -52,7 +52,7 @@ from hub.files import atomic_with_files
 from hub.inbound import InboundMessage, InboundParticipant
 from hub.models import Attachment, Conversation, Message, MessageReference
 from hub.payloads import conversation_payload, message_payload
-from hub.services import realtime, webhooks
+from hub.services import realtime, understanding, webhooks
 from hub.services import thread_rules as rules
 from hub.services.ingestion import (
     IngestOutcome,
@@ -550,6 +550,9 @@ class _Planner:
                 }
         messages = [item.message for item in planned]
         Message.objects.bulk_create(messages)
+        # Their analysis after the commit, in a task (see hub.services.understanding).
+        ids = [message.pk for message in messages]
+        transaction.on_commit(lambda: understanding.analyse_later(ids), robust=True)
         MessageReference.objects.bulk_create(
             MessageReference(
                 message=item.message, channel=item.message.channel, provider_message_id=ref

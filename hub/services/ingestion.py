@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from config.prepared import PreparedQuery
 from crm.identities import InvalidIdentity
 from crm.models import Contact
-from crm.services import get_or_create_identity, resolve_identity
+from crm.services import LANGUAGE_FIELDS, get_or_create_identity, resolve_identity
 from hub import adapters
 from hub.files import atomic_with_files, note_written
 from hub.inbound import InboundMessage, InboundParticipant
@@ -38,7 +38,7 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, realtime, relink, webhooks
+from hub.services import clock, realtime, relink, temperature, understanding, webhooks
 from hub.services import thread_rules as rules
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
@@ -517,7 +517,12 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     text, html = message_body(inbound)
     message = new_message(inbound, conversation, identity, text, html, occurred_at, metadata, rule)
+    if inbound.wants_answer and understanding.read_inbound(message, contact):
+        save_language(contact, now)
     message.save(force_insert=True)
+    if not inbound.wants_answer:  # history, automatic replies, keywords: read after commit
+        ids = [message.pk]
+        transaction.on_commit(lambda: understanding.analyse_later(ids), robust=True)
     if refs:
         MessageReference.objects.bulk_create(
             MessageReference(message=message, channel=endpoint.channel, provider_message_id=ref)
@@ -531,16 +536,17 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
 
     changes: dict = {}
     # A conversation opened just now is already complete, unless its timed clock starts here
-    # (the SLA record needs the conversation's row first).
+    # (the SLA record needs the conversation's row first) or its first message heats it.
     if inbound.from_team:  # the team's answer, in history: no clock moves
         conversation.last_outbound_at = max(
             conversation.last_outbound_at or occurred_at, occurred_at
         )
-    if (
+    save = (
         not created
         or inbound.from_team
         or (inbound.wants_answer and conversation.waiting_since is None)
-    ):
+    )
+    if save:
         conversation.last_activity_at = max(conversation.last_activity_at, occurred_at)
         if inbound.wants_answer:
             conversation.last_inbound_at = max(
@@ -552,6 +558,10 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
                 conversation.snoozed_until = None
             if conversation.status == Conversation.Status.OPEN:
                 clock.start(conversation, occurred_at)
+    if inbound.wants_answer:
+        changes.update(temperature.refresh(conversation, occurred_at))  # as the clock
+        save = save or bool(conversation.temperature_reasons)
+    if save:
         conversation.save()
 
     conv_data = conversation_payload(conversation)
@@ -581,6 +591,13 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
             )
 
     return IngestOutcome(message, created=True, conversation_created=created, reopened=reopened)
+
+
+def save_language(contact: Contact, now) -> None:
+    """Store the language a message taught ``contact``."""
+    Contact.objects.filter(pk=contact.pk).update(
+        **{name: getattr(contact, name) for name in LANGUAGE_FIELDS}, updated_at=now
+    )
 
 
 def store_attachment(

@@ -25,7 +25,7 @@ from hub.inbound import InboundAttachment
 from hub.models import Conversation, Endpoint, Message
 from hub.payloads import message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, realtime, webhooks
+from hub.services import clock, realtime, temperature, webhooks
 from hub.services.errors import ServiceError
 from hub.services.ingestion import store_attachment
 from hub.text import clean_text
@@ -250,9 +250,11 @@ def send_reply(
     for item in attachments:
         store_attachment(message, item.filename, item.content_type, item.content, item.content_id)
     conversation.last_activity_at = now
+    temperature_changes: dict = {}
     if counts_as_response:
         conversation.last_outbound_at = now
         clock.stop(conversation, now, by=author)
+        temperature_changes = temperature.refresh(conversation, now)  # answered: cools down
     conversation.save()
 
     # Registered before the agents' pushes: after commit the person's delivery goes first.
@@ -262,6 +264,8 @@ def send_reply(
     payload = message_payload(message)
     webhooks.emit("message.created", payload)
     realtime.publish(conversation, "message.created", payload)
+    if temperature_changes:
+        temperature.announce(conversation, temperature_changes)
     return message
 
 

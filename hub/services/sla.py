@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, When
 from django.db.models.functions import Least
@@ -28,13 +27,14 @@ from django.utils import formats, timezone, translation
 from hub.adapters import OutboundRefused
 from hub.models import Conversation, MessageTemplate, SlaRecord, Team, TtlPolicy
 from hub.payloads import conversation_payload
-from hub.services import clock, realtime
+from hub.services import clock, realtime, temperature
 from hub.services.conversations import conversation_changed, wake_up
 from hub.services.errors import ServiceError
 from hub.services.handoff import handoff, plan, target_address
 from hub.services.outbound import send_reply
 from hub.services.policies import ResolvedPolicy, policy_for
 from hub.services.timeline import insert_events, record_event
+from hub.services.understanding import language_for
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +145,7 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
         pk__in=[c.sla_record_id for c in conversations if c.sla_record_id]
     ).update(warned=True)
     insert_events(events)
+    _warm_many(conversations, now)
     by_team: dict[int, list] = {}
     for conversation in conversations:
         # Agents' clients refetch the row; the push says which and when it is due.
@@ -158,6 +159,28 @@ def warn_many(conversations: list[Conversation], now: datetime) -> None:
         )
     for team_id, payloads in by_team.items():
         realtime.publish_batch(team_id, "sla.warning", payloads)
+
+
+def _warm_many(conversations: list[Conversation], now: datetime) -> None:
+    """The temperature of warned conversations: the TTL's part of each reading grows (no query
+    per conversation); one bulk UPDATE of the readings, and one by one the few whose level
+    changes (priority policy, timeline event, ``conversation.updated``)."""
+    moved, changed = [], []
+    for conversation in conversations:
+        reading = temperature.clock_reading(conversation, now)
+        if reading.level != conversation.temperature:
+            moved.append(conversation)
+        else:
+            conversation.temperature_score = reading.score
+            conversation.temperature_reasons = reading.reasons
+            changed.append(conversation)
+    if changed:
+        Conversation.objects.bulk_update(changed, ["temperature_score", "temperature_reasons"])
+    for conversation in moved:
+        conversation.warned_at = now  # as the UPDATE above stored it
+        changes = temperature.on_clock(conversation, now)
+        conversation.save()
+        temperature.announce(conversation, changes)
 
 
 def process(conversation: Conversation, now: datetime, result: SweepResult) -> None:
@@ -202,7 +225,10 @@ def warn(conversation: Conversation, now: datetime, result: SweepResult) -> None
     if conversation.sla_record is not None:
         conversation.sla_record.warned = True
         conversation.sla_record.save(update_fields=["warned"])
+    changes = temperature.on_clock(conversation, now)
     conversation.save()
+    if changes:
+        temperature.announce(conversation, changes)
     record_event(
         conversation,
         "sla_warning",
@@ -222,17 +248,10 @@ def warn(conversation: Conversation, now: datetime, result: SweepResult) -> None
 
 
 def _language(conversation: Conversation) -> str:
-    """The person's language: their contact's, else their endpoint's, else the site's. (Never the
-    thread's active language: that belongs to whoever triggered the sweep.)"""
-    for candidate in (
-        conversation.contact.language,
-        conversation.endpoint.settings.get("language", ""),
-        settings.LANGUAGE_CODE,
-    ):
-        language = (candidate or "").split("-")[0].lower()
-        if language in {"en", "it"}:
-            return language
-    return "en"
+    """The person's language: their contact's (chosen, else learned from their messages), else
+    their endpoint's, else the site's. (Never the thread's active language: that belongs to
+    whoever triggered the sweep.)"""
+    return language_for(conversation.contact, conversation.endpoint)
 
 
 def render_template(key: str, language: str, context: dict) -> str:
@@ -326,6 +345,7 @@ def breach(conversation: Conversation, now: datetime) -> None:
         record.breached_at = now
         record.save(update_fields=["breached", "breached_at"])
     ttl = policy.ttl(conversation.clock_kind)
+    heated = temperature.on_clock(conversation, now, breached=True)
     record_event(
         conversation,
         "sla_breached",
@@ -337,7 +357,7 @@ def breach(conversation: Conversation, now: datetime) -> None:
             "ttl_seconds": int(ttl.total_seconds()) if ttl else None,
         },
     )
-    escalate(conversation, policy)
+    escalate(conversation, policy, heated)
 
 
 def breach_resolution(conversation: Conversation, now: datetime) -> None:
@@ -360,10 +380,15 @@ def breach_resolution(conversation: Conversation, now: datetime) -> None:
     escalate(conversation, policy)
 
 
-def escalate(conversation: Conversation, policy: ResolvedPolicy) -> None:
-    """Raise the priority and hand the conversation to the escalation team, else the team lead."""
-    changes: dict = {"priority": [conversation.priority, conversation.priority + 1]}
+def escalate(
+    conversation: Conversation, policy: ResolvedPolicy, heated: dict | None = None
+) -> None:
+    """Raise the priority and hand the conversation to the escalation team, else the team lead.
+    ``heated``: the changes of temperature (and priority) the breach made, announced with it."""
+    heated = dict(heated or {})
+    before = heated.pop("priority", [conversation.priority])[0]
     conversation.priority += 1
+    changes: dict = {**heated, "priority": [before, conversation.priority]}
     target = None
     if policy.escalation_team_id and policy.escalation_team_id != conversation.team_id:
         changes["team_id"] = [conversation.team_id, policy.escalation_team_id]

@@ -78,5 +78,6 @@ def insert_events(rows: list[dict[str, Any]]) -> None:
         for row in rows:
             values = {**base, **{f.attname: f.get_default() for f in per_row}, **row}
             for name in json_fields:
-                values[name] = Jsonb(values[name])
+                if values[name] is not None:  # a null column stays SQL NULL
+                    values[name] = Jsonb(values[name])
             copy.write_row([values[name] for name in names])
