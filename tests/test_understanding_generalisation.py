@@ -29,6 +29,8 @@ from understanding.temperature import temperature
         ("Tra le caraffe quale si lava in lavastoviglie?", "which"),
         ("Mi indicate la persona che gestisce i resi aziendali?", "who"),
         ("Il buono regalo è ancora valido?", "what"),
+        ("quanti gg ci vogliono x la consegna?", "when"),
+        ("whr do i find the invoice?", "where"),
     ],
 )
 def test_kind_by_the_answer_needed(text, kind):
