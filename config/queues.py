@@ -23,6 +23,7 @@ TASKS = {
     "hub.tasks.sla_sweep": SLA,
     "hub.tasks.deliver_webhook": WEBHOOKS,
     "hub.tasks.requeue_stalled_deliveries": MAINTENANCE,
+    "hub.tasks.analyse_messages": MAINTENANCE,  # history read after commit: not customer-facing
     "channels_sms.tasks.download_inbound_media": MEDIA,
     "channels_chat.tasks.email_unseen_replies": MEDIA,
 }

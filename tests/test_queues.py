@@ -22,6 +22,7 @@ EXPECTED = {
     "hub.tasks.sla_sweep": "sla",
     "hub.tasks.deliver_webhook": "webhooks",
     "hub.tasks.requeue_stalled_deliveries": "maintenance",
+    "hub.tasks.analyse_messages": "maintenance",
     "channels_sms.tasks.download_inbound_media": "media",
     "channels_chat.tasks.email_unseen_replies": "media",
 }

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.identities import InvalidIdentity, normalise
-from crm.models import Company, Contact, Identity
+from crm.models import Company, Contact, Identity, LanguageSource
 from crm.services import choose_language
 from hub.api.fields import WindowDateTimeField, received_latest
 from hub.api.understanding import AnalysisSerializer, TemperatureReasonSerializer
@@ -85,6 +85,13 @@ class ContactSerializer(serializers.ModelSerializer):
         queryset=Company.objects.all(), allow_null=True, required=False
     )
 
+    # "" until a language is chosen or learned: in the schema's enum too.
+    language_source = serializers.ChoiceField(
+        choices=[("", "none"), *LanguageSource.choices],
+        read_only=True,
+        help_text="explicit (chosen), learned, or empty.",
+    )
+
     class Meta:
         model = Contact
         fields = [
@@ -111,7 +118,6 @@ class ContactSerializer(serializers.ModelSerializer):
                 "help_text": "ISO 639-1 code. Written here, it is a choice (language_source "
                 "explicit) that wins over the language learned from the person's messages."
             },
-            "language_source": {"help_text": "explicit (chosen), learned, or empty."},
         }
 
     def validate_attributes(self, value):
