@@ -59,8 +59,9 @@ test: install-dev
 bench: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
 
-# The understanding layer (issue #18) against the held-out labelled sets; EVAL_ARGS="--split train"
-# for development figures.
+# The understanding layer (issue #18) against the labelled sets (default: the test split);
+# EVAL_ARGS="--split train|test|fresh" (train and test are development data, fresh the blind set:
+# see understanding/README.md).
 eval: install-dev
 	$(BIN)/python -m understanding.evaluate $(EVAL_ARGS)
 

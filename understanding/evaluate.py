@@ -291,7 +291,7 @@ def _errors(errors: list, limit: int, out) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m understanding.evaluate", description=__doc__)
-    parser.add_argument("--split", default="test", choices=["train", "test"])
+    parser.add_argument("--split", default="test", choices=["train", "test", "fresh"])
     parser.add_argument("--data", type=Path, default=DATA, help="directory of the labelled sets")
     parser.add_argument("--errors", type=int, default=0, help="print the first N errors per set")
     args = parser.parse_args(argv)
@@ -304,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(l_rows)} language texts"
     )
     if args.split == "train":
-        print("(train split: for development only; the held-out figures are --split test)")
+        print("(train split: for development only)")
+    elif args.split == "test":
+        print("(test split: evaluated twice, now development data; blind figures: --split fresh)")
     report(
         eval_questions(q_rows),
         eval_temperature(t_rows),

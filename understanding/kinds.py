@@ -50,7 +50,8 @@ WHERE_NOUNS = _alt(
     "road|building|floor|room|port|airport|station|village|hemisphere|ocean|sea|lake|river|"
     "mountain|park|hotel|restaurant|mall|centre|center|door|entrance|exit|button|corner|shelf|"
     "aisle|via|strada|piano|stanza|porta|ingresso|uscita|stazione|aeroporto|porto|isola|isole|"
-    "lago|mare|fiume|quartiere|edificio|palazzo|scaffale|bottone|tasto|angolo|stato|stati"
+    "lago|mare|fiume|quartiere|edificio|palazzo|scaffale|bottone|tasto|angolo|stato|stati|part|"
+    "district|neighbourhood|neighborhood|suburb|venue"
 )
 WHEN_NOUNS = _alt(
     "time|times|date|dates|day|days|hour|hours|month|months|week|weeks|year|period|moment|"
@@ -65,7 +66,13 @@ WHICH_NOUNS = _alt(
     "taglia|taglie|modello|modelli|piano|piani|colore|colori|versione|versioni|opzione|opzioni|"
     "metodo|metodi|prodotto|prodotti|abbonamento|tariffa|formato|marca|filtro|filtri|"
     "decalcificante|lingua|caraffa|caraffe|bollitore|frullatore|macchina|macchinetta|friggitrice|"
-    "accessorio|accessori|offerta|offerte|pacchetto|soluzione|confezione"
+    "accessorio|accessori|offerta|offerte|pacchetto|soluzione|confezione|cards|carte|"
+    "languages|lingue|misura|misure|variant|"
+    "variants|variante|varianti|courier service|shipping option|shipping options"
+)
+WHY_NOUNS = _alt(
+    "reason|reasons|cause|causes|explanation|motivo|motivi|causa|cause|ragione|ragioni|"
+    "spiegazione|motivazione"
 )
 _DET = (
     r"(?:which|what|what's|what are|what is|whats|quale|quali|qual|qual è|quale è|che|"
@@ -96,9 +103,22 @@ _NOUN_TYPED = [
     ("who", re.compile(rf" {_DET}{_ART} {WHO_NOUNS} ")),
     ("when", re.compile(rf" {_DET}{_ART} {WHEN_NOUNS} ")),
     ("which", re.compile(rf" {_DET}{_ART} {WHICH_NOUNS} ")),
+    ("why", re.compile(rf" {_DET}{_ART} {WHY_NOUNS} ")),
 ]
 
 _PHRASES: list[tuple[str, str]] = [
+    (
+        "who",
+        "come si chiama|come si chiamava|come si chiamano|her name|his name|their name|"
+        "il suo nome|il nome del tecnico|il nome dell'operatore",
+    ),
+    (
+        "what",
+        "how heavy|how big|how large|how tall|how wide|how deep|how high|how loud|how hot|"
+        "how strong|how powerful|how old|how accurate|how precise|quanto pesa|quanto pesano|"
+        "quanto misura|quanto misurano|quanto è grande|quanto è alto|quanto è lungo|"
+        "quanto è largo|quanto è profondo|quanto consuma|quanto consumano",
+    ),
     (
         "when",
         "how long|how soon|how often|how late|how early|until when|by when|till when|"
@@ -110,7 +130,10 @@ _PHRASES: list[tuple[str, str]] = [
         "quanto impiegate|ogni quanto|ogni quanti|ogni quanto tempo|con che frequenza|"
         "quanti giorni|"
         "quante ore|quante settimane|quanti mesi|quanti minuti|tempi di|tempistiche|tempistica|"
-        "orari|orario",
+        "orari|orario|quanto devo aspettare|quanto bisogna aspettare|quanto aspetto|"
+        "quanto dovrò aspettare|how long do i wait|how long do i have to wait|"
+        "how long should i wait|how long will i have to wait|quanto dura|quanto durano|"
+        "quanti gg|how many days",
     ),
     (
         "why",
@@ -120,7 +143,11 @@ _PHRASES: list[tuple[str, str]] = [
         "what went wrong|am i doing something wrong|what's the point|due to|"
         "come mai|per quale motivo|per quale ragione|per che motivo|il motivo|la ragione|motivo|"
         "a cosa è dovuto|a cosa e dovuto|a cosa sono dovuti|dovuto a|cosa è successo|"
-        "cos'è successo|che è successo|sbaglio qualcosa|cosa sbaglio|causa|cause",
+        "cos'è successo|che è successo|sbaglio qualcosa|cosa sbaglio|causa|cause|causing|"
+        "da cosa dipende|da che dipende|da cosa può dipendere|da cosa potrebbe dipendere|"
+        "dipende da cosa|come si spiega|come ve lo spiegate|how do you explain|"
+        "what could be causing|what's behind|what is behind|a cosa si deve|come è possibile che|"
+        "com'è possibile che|how is it possible that|how can it be that",
     ),
     (
         "what",
@@ -132,7 +159,9 @@ _PHRASES: list[tuple[str, str]] = [
     (
         "how",
         "somehow|in some way|in qualche modo|what do i do|what should i do|"
-        "what do i need to do|what do we do|what should we do|"
+        "what do i need to do|what do we do|what should we do|what do i have to do|"
+        "what must i do|what would i need to do|help me|mi aiutate|mi aiuti|mi potete aiutare|"
+        "potete aiutarmi|aiutatemi|cosa occorre fare|cosa serve per|"
         "what's the procedure|what is the procedure|what are the steps|what steps|in what way|"
         "cosa devo fare|che devo fare|cosa dobbiamo fare|cosa bisogna fare|cosa si fa|"
         "cosa faccio|che faccio|in che modo|in quale modo|che procedura|qual è la procedura|"
@@ -176,6 +205,8 @@ _YESNO_HOW = re.compile(
     r" (?:can|could|may|must) (?:i|we) | (?:is|would) it (?:be )?(?:possible|ok|okay) |"
     r" (?:can|could|would) (?:you|someone|somebody|anyone) |"
     r" (?:is|are) there (?:a|any) way | any way | anyway to |"
+    r" (?:can|could|may) (?:my|our) | (?:whether|if|i|we) (?:i |we )?(?:can|could|may) |"
+    r" se (?:posso|possiamo|si può|si puo|è possibile|e possibile) |"
     r" (?:posso|possiamo|potrei|potremmo|si può|si puo|è possibile|e possibile|è fattibile|"
     r"potete|potreste|puoi|riuscite|riesco|riuscireste|c'è modo|c'è un modo|ci sono modi|"
     r"può|puo) "
@@ -187,6 +218,8 @@ _COVERAGE = re.compile(
     r"(?: anche)? (?:a|in|all|alle|ai|nel|nella|nelle|negli|fuori|all'estero|estero) "
     r"| (?:is|are) there (?:a |an |any )?\S+(?: \S+)? (?:near|in|at|close to|around) "
     r"| c'è (?:un|una|qualche) \S+(?: \S+)? (?:a|in|vicino|presso|all|al|nel) "
+    rf"| (?:have|avete|hai|got) (?:a |an |any |un |una |uno |dei |delle |degli )?{WHERE_NOUNS}"
+    r"(?: \S+)? (?:in|near|at|a|vicino|nel|nella|nei|close|around|da|dalle|dalla) "
 )
 _TIME = re.compile(
     r" (?:today|tomorrow|tonight|this week|next week|this weekend|weekend|before|in time|"
@@ -221,14 +254,39 @@ def _earliest(head: str, only_start: bool, indirect: bool = False) -> tuple[int,
 
 
 _RECOMMEND = re.compile(
-    r" (?:better|best|meglio|migliore|migliori|conviene|recommend|recommended|consigliate|"
+    r" (?:scelgo|scegliere|sceglierei|scelgono|choose|opt for|"
+    r"better|best|meglio|migliore|migliori|conviene|recommend|recommended|consigliate|"
     r"consigliereste|consiglia|consigli|suggest|suggerite|prefer|preferable|preferibile) "
 )
 
 
 _CLOSED_SET = re.compile(
     r" (?:which one|which of|quale dei|quale delle|quali dei|quali delle|tra i "
-    r"due|between the) "
+    r"due|between the|tra i|tra le|tra gli|fra i|fra le|fra gli|among the|among) "
+)
+# A comparison between named options: "quale corriere è più veloce tra BRT e Poste?".
+_COMPARED = re.compile(r" (?:tra|fra|between) (?!(?:le|the|\d+) )\S+ (?:e|and) \S+")
+_COMPARATIVE = re.compile(
+    r" (?:più|meno|meglio|migliore|peggio|better|best|worse|more|less|faster|cheaper|quicker|"
+    r"safer|bigger|smaller|lighter|quieter|which|quale|quali) "
+)
+# A choice among variants of a product: "in any colours other than white?".
+_VARIANTS = re.compile(
+    r" (?:other|altri|altre|any|different|diversi|diverse|more|più) (?:colours|colors|sizes|"
+    r"models|versions|capacities|colori|taglie|modelli|versioni|misure|capacità|varianti|"
+    r"formati) | other than | oltre al | oltre alla | oltre a | oltre il | oltre lo "
+)
+# A fact about validity or coverage, not a time: "il codice è ancora valido?".
+_STATUS = re.compile(
+    r" (?:valid|valido|valida|validi|valide|vale|valgono|cumulabile|cumulabili|combinable|"
+    r"included|incluso|inclusa|inclusi|compatible|compatibile|compatibili|applies|apply|"
+    r"si applica|in stock|disponibile|disponibili|available) "
+)
+# Someone asked to act ("could someone call me?", "qualcuno mi può chiamare?") -> how.
+_INDEFINITE = frozenset(words("someone somebody anyone anybody qualcuno"))
+_SOMEONE_ACT = re.compile(
+    r" (?:qualcuno|someone|somebody|anyone|anybody) (?:mi |ci )?(?:può|puo|potrebbe|potreste|"
+    r"can|could|will|would) "
 )
 _WHAT_FOR = re.compile(r" (?:what's|what is|what are|whats) .* for $")
 _CONTACT = re.compile(
@@ -242,6 +300,10 @@ def kind_of_head(head: str, indirect: bool = False) -> tuple[str, float]:
     """(kind, confidence) of a normalised question head (see the module docstring)."""
     if _LISTED.search(head) or _CLOSED_SET.match(head):
         return "which", 0.8
+    if _COMPARED.search(head) and _COMPARATIVE.search(head):
+        return "which", 0.75
+    if _SOMEONE_ACT.match(head):
+        return "how", 0.7
     if _WHAT_FOR.match(head):
         return "why", 0.75
     typed_head = _CONTACT.sub(" contact ", head)
@@ -263,7 +325,7 @@ def kind_of_head(head: str, indirect: bool = False) -> tuple[str, float]:
         return start[1], 0.9
     anywhere = _earliest(head, only_start=False)
     if _YESNO_HOW.match(head) or (_YESNO_HOW.search(head) and anywhere is None):
-        if anywhere is not None and anywhere[1] != "what":
+        if anywhere is not None and anywhere[1] != "what" and anywhere[2] not in _INDEFINITE:
             return anywhere[1], 0.7
         if _COVERAGE.search(head):
             return "where", 0.65
@@ -276,6 +338,10 @@ def kind_of_head(head: str, indirect: bool = False) -> tuple[str, float]:
         return "where", 0.7
     if _WHO_YESNO.search(head):
         return "who", 0.7
+    if _VARIANTS.search(head):
+        return "which", 0.6
+    if _STATUS.search(head):
+        return "what", 0.6
     if _TIME.search(head):
         return "when", 0.6
     return "what", 0.55

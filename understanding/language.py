@@ -149,6 +149,45 @@ def _script(text: str) -> str:
     return "cyrillic"
 
 
+# Function words that only Italian or only English uses (words shared with Spanish, French or
+# Portuguese, such as "la", "de", "con", "e", "on", "a", "in", are left out), for a vote between
+# the two first-class languages where py3langid hesitates between them or a related language.
+STOP_IT = frozenset(
+    words(
+        "il gli dello della delle degli dei del nel nella nei negli sul sulla sui dal dalla dai "
+        "che non è sono ho hai abbiamo avete hanno ancora anche già perché quando dove cosa mio "
+        "mia miei questo questa quello quella vorrei posso potete può grazie sempre molto tutto "
+        "fatto ed della alla allo agli alle nello ci vi mi ti si sei siamo siete gentile "
+        "buongiorno buonasera salve ordine pacco ieri oggi domani"
+    )
+)
+STOP_EN = frozenset(
+    words(
+        "the of to is are was were be been am does did don't doesn't isn't it's i'm i've i'd "
+        "you your my we our they them this that these those what when where why how who which "
+        "can could would should will not and but or if just please thanks thank hi hello there "
+        "here have has had get got still any some with from for at by me back call order "
+        "working yes today tomorrow"
+    )
+)
+
+
+def stop_vote(words_: list[str]) -> tuple[int, int]:
+    """(Italian-only function words, English-only function words) among the tokens."""
+    it = sum(1 for w in words_ if w in STOP_IT)
+    en = sum(1 for w in words_ if w in STOP_EN)
+    return it, en
+
+
+def _stop_winner(words_: list[str], minimum: int = 2) -> str:
+    it, en = stop_vote(words_)
+    if it >= minimum and it >= 3 * en:
+        return "it"
+    if en >= minimum and en >= 3 * it:
+        return "en"
+    return ""
+
+
 @lru_cache(maxsize=1)
 def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -204,13 +243,26 @@ def detect(text: str, prior: str = "") -> tuple[str, float]:
             return lex_lang, round(min(0.9, 0.55 + 0.1 * lex_known), 2)
         if prior:
             return prior, 0.5
-        if letters >= 12:
-            lang, prob = _identifier().classify(clean)
+        if letters >= 10:
+            ranked = _identifier().rank(clean)
+            lang, prob = ranked[0]
             if prob >= 0.98:
                 return lang, round(prob * 0.7, 2)
+            # it/en: py3langid and the function words agree ("password isn't working").
+            winner = _stop_winner(words, minimum=1)
+            close = winner and (lang == winner or dict(ranked[:3]).get(winner, 0.0) >= 0.1)
+            agree = (lang == winner and prob >= 0.5) or stop_vote(words) in ((2, 0), (0, 2))
+            if close and (agree or sum(stop_vote(words)) >= 3):
+                return winner, 0.6
         return "", 0.0
     ranked = _identifier().rank(clean)
     lang, prob = ranked[0]
+    winner = _stop_winner(words)
+    # py3langid hesitates between it/en or a related language: the function words settle it
+    # when it ranks the winner close enough. Clear evidence for a third language stands.
+    hesitant = winner and lang != winner and (lang in ("it", "en") or prob < 0.9)
+    if hesitant and dict(ranked[:3]).get(winner, 0.0) >= max(0.1, prob / 4):
+        return winner, round(max(0.6, min(0.9, 1.0 - prob / 2)), 2)
     if lex_lang in ("it", "en") and lex_known >= 3 and lex_share >= 0.8 and lang != lex_lang:
         other = dict(ranked[:5]).get(lex_lang, 0.0)
         if prob < 0.9 or other > 0.05 or lex_share == 1.0:

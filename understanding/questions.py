@@ -214,6 +214,19 @@ _INDIRECT = sorted(
             "can you give me",
         ],
         "could you give me",
+        "i'd also like to know",
+        "i would also like to know",
+        "i also wanted to know",
+        "vorrei anche sapere",
+        "volevo anche sapere",
+        "mi potreste indicare",
+        "mi potete indicare",
+        "potete indicarmi",
+        "potreste indicarmi",
+        "mi indicate",
+        "mi indichi",
+        "mi indicheresti",
+        "indicatemi",
     ],
     key=len,
     reverse=True,
@@ -268,7 +281,7 @@ def strip_lead(norm: str) -> tuple[str, bool]:
     """
     indirect = False
     m = _INDIRECT_ANYWHERE.search(norm)
-    if m is not None and m.start() > 0:
+    if m is not None and m.start() > 0 and norm[m.end() :].strip():
         norm = norm[m.end() - 1 :]
         indirect = True
     for _ in range(8):  # a few stacked lead-ins at most ("ciao, scusate, vorrei sapere…")

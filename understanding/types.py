@@ -8,7 +8,7 @@ KINDS = ("who", "what", "why", "when", "where", "how", "which")
 TEMPERATURES = ("calm", "urgent", "annoyed", "angry")
 
 # Bump whenever rules, lexicons or models change: stored with every result so it can be recomputed.
-VERSION = "2026.12.2"
+VERSION = "2026.12.3"
 
 # The fixed vocabulary of ``Analysis.signals`` (documented in understanding/README.md).
 SIGNALS = (
