@@ -50,6 +50,7 @@ from crm.models import Contact, Identity
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage, InboundParticipant
+from hub.message_ids import matching_key
 from hub.models import Attachment, Conversation, Message, MessageReference
 from hub.payloads import conversation_payload, message_payload
 from hub.services import realtime, understanding, webhooks
@@ -263,7 +264,7 @@ class _Planner:
 
         channels = {inbound.endpoint.channel for inbound in self.inbounds}
         refs = {ref for inbound in self.inbounds for ref in references_of(inbound)}
-        ids = {inbound.provider_message_id[:255] for inbound in self.inbounds}
+        ids = {matching_key(inbound.provider_message_id) for inbound in self.inbounds}
         stored = list(
             Message.objects.filter(channel__in=channels, provider_message_id__in=refs).values_list(
                 "channel", "provider_message_id", "conversation_id", "occurred_at", "id"
@@ -382,7 +383,7 @@ class _Planner:
         endpoint = inbound.endpoint
         channel = endpoint.channel
         capabilities = capabilities_of(channel)
-        provider_id = inbound.provider_message_id[:255]
+        provider_id = matching_key(inbound.provider_message_id)
         if capabilities.threads_by_contact or (endpoint.pk, provider_id) in self.keys:
             raise _NotPlanned  # a channel threaded by contact; a second copy (a duplicate)
         if any(key == sender for _, key in others):
