@@ -65,6 +65,7 @@ from hub.services.ingestion import (
     new_message,
     participant_entry,
     references_of,
+    stands_in,
     started_at,
     stored_message,
     validate,
@@ -173,7 +174,9 @@ def _plannable(inbound: InboundMessage) -> bool:
         and not inbound.conversation_token
         and inbound.resolved_sender is None
         and not inbound.pending_attachments
-        and not inbound.from_team  # the team's mail: on its own (``ingest``)
+        # The team's mail naming no customer (its address stands in): on its own (``ingest``
+        # looks for the one conversation of its subject). Naming one, it threads as theirs.
+        and not stands_in(inbound)
     )
 
 
@@ -456,6 +459,10 @@ class _Planner:
                 conversation.subject = subject  # as ``ingest``
             if conversation.pk:
                 self.updated[conversation.pk] = conversation
+        if inbound.from_team:  # the team's answer in history, as ``ingest``: no clock moves
+            conversation.last_outbound_at = max(
+                conversation.last_outbound_at or occurred_at, occurred_at
+            )
         message = new_message(
             inbound, conversation, identity, text, html, occurred_at, inbound.metadata, rule
         )
@@ -539,7 +546,8 @@ class _Planner:
             conversation.updated_at = now
             conversation.next_check_at = conversation.derive_next_check()
         Conversation.objects.bulk_update(
-            self.updated.values(), ["last_activity_at", "subject", "updated_at", "next_check_at"]
+            self.updated.values(),
+            ["last_activity_at", "last_outbound_at", "subject", "updated_at", "next_check_at"],
         )
         for item in planned:
             if item.participants:

@@ -238,7 +238,7 @@ def _hinted_conversation(
         if found is not None:
             return found, rules.SUBJECT_REF
     if capabilities.threads_by_references:
-        if _stands_in(inbound):
+        if stands_in(inbound):
             found = _team_mail_by_subject(inbound, refs)
         else:
             found = _by_subject(inbound, contact, refs)
@@ -258,7 +258,7 @@ started_at = Subquery(
 )
 
 
-def _stands_in(inbound: InboundMessage) -> bool:
+def stands_in(inbound: InboundMessage) -> bool:
     """Whether the team's address stands in for a customer the team's mail did not name."""
     return bool(inbound.from_team) and inbound.sender_address.strip().lower() == inbound.from_team
 
