@@ -775,6 +775,10 @@ def _history_with_team_answers() -> list[bytes]:
         _mail("anna@example.it", "t1@a", 1, subject="Fattura 7"),
         _team_answer("t2@shop", 2, "anna@example.it", refs=["t1@a"], subject="Re: Fattura 7"),
         _mail("anna@example.it", "t3@a", 3, refs=["t1@a", "t2@shop"], subject="Re: Fattura 7"),
+        # A copy of the team's answer to the mailbox only (its address stands in for the
+        # customer), threaded by its headers.
+        _mail("help-desk@shop.example", "t8@shop", 8, refs=["t1@a", "t3@a"],
+              subject="Re: Fattura 7"),
         # The team writing first to a new customer, then the customer answering.
         _team_answer("t4@shop", 4, "bruno@example.it", subject="Il suo ordine"),
         _mail("bruno@example.it", "t5@b", 5, refs=["t4@shop"], subject="Re: Il suo ordine"),
@@ -790,18 +794,18 @@ def test_the_teams_answers_to_a_customer_are_stored_as_one_by_one(support, order
     if order == "reversed":
         raws.reverse()
     _assert_same_as_one_by_one(raws, _team_addresses)
-    assert Message.objects.filter(direction="out", author__isnull=True).count() == 3
+    assert Message.objects.filter(direction="out", author__isnull=True).count() == 4
 
 
 def test_the_teams_answers_to_a_customer_are_written_in_the_run(support, monkeypatch):
-    """The team's mail naming its customer does not break a run into pieces (import speed):
-    nothing of this history goes one by one."""
+    """The team's mail (naming its customer, or found by its headers) does not break a run
+    into pieces (import speed): nothing of this history goes one by one."""
     _team_addresses()
     alone = []
     real = ingest_batch._one_by_one
     monkeypatch.setattr(
         ingest_batch, "_one_by_one", lambda inbounds: alone.extend(inbounds) or real(inbounds)
     )
-    assert _imported(_history_with_team_answers()[:5]) == ["ingested"] * 5
+    assert _imported(_history_with_team_answers()[:6]) == ["ingested"] * 6
     assert [inbound.provider_message_id for inbound in alone] == []
-    assert Message.objects.filter(direction="out").count() == 2
+    assert Message.objects.filter(direction="out").count() == 3

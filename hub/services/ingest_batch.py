@@ -174,9 +174,6 @@ def _plannable(inbound: InboundMessage) -> bool:
         and not inbound.conversation_token
         and inbound.resolved_sender is None
         and not inbound.pending_attachments
-        # The team's mail naming no customer (its address stands in): on its own (``ingest``
-        # looks for the one conversation of its subject). Naming one, it threads as theirs.
-        and not stands_in(inbound)
     )
 
 
@@ -412,6 +409,10 @@ class _Planner:
                 elif self.new_conversations:
                     raise _NotPlanned  # the token might name a conversation of this run
             if conversation is None and capabilities.threads_by_references:
+                if stands_in(inbound):
+                    # The team's mail naming no customer: ``ingest`` looks for the one
+                    # conversation of its subject, whoever's.
+                    raise _NotPlanned
                 conversation = self._by_subject(inbound, contact_key, refs, occurred_at)
                 rule = rules.SUBJECT
         created = conversation is None
