@@ -23,9 +23,10 @@ from functools import lru_cache
 
 from channels_email.quotes import html_to_text
 from hub import sniffing
+from hub.message_ids import MAX_LENGTH as MAX_MESSAGE_ID_LENGTH
 from hub.text import clean_text
 
-_MSGID = re.compile(r"<([^<>\s]{1,250})>")
+_MSGID = re.compile(rf"<([^<>\s]{{1,{MAX_MESSAGE_ID_LENGTH}}})>")
 _SUBJECT_REF = re.compile(r"\[#(\d{1,12})\]")
 # Charsets mail clients declare that Python does not know under that name.
 _CHARSET_ALIASES = {
@@ -294,7 +295,7 @@ def _first_msgid(value: str) -> str:
     if found:
         return found[0]
     value = value.strip().strip("<>").strip()
-    return value[:250] if value and " " not in value else ""
+    return value[:MAX_MESSAGE_ID_LENGTH] if value and " " not in value else ""
 
 
 def _msgids(value: str) -> list[str]:

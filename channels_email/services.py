@@ -41,6 +41,7 @@ from hub import config_cache
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundAttachment, InboundMessage, InboundParticipant
+from hub.message_ids import matching_key
 from hub.models import Channel, Conversation, Endpoint, Message
 from hub.services import update_delivery_status
 from hub.services.errors import ServiceError
@@ -256,7 +257,7 @@ def _as_bytes(message: MimeMessage) -> bytes:
 def provider_id_for(parsed: ParsedEmail, raw: bytes) -> str:
     """The Message-ID (idempotency key); a content hash for messages that have none."""
     if parsed.message_id:
-        return parsed.message_id[:255]
+        return matching_key(parsed.message_id)
     return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid"
 
 
@@ -730,7 +731,7 @@ def _apply_bounce_report(report, bounce: Message) -> None:
     if report.original_message_id:
         sent = (
             Message.objects.filter(
-                provider_message_id=report.original_message_id,
+                provider_message_id=matching_key(report.original_message_id),
                 direction=Message.Direction.OUTBOUND,
                 channel=Channel.EMAIL,
             )

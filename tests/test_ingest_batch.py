@@ -151,6 +151,7 @@ def _snapshot() -> dict:
                 conversation.status,
                 _when(conversation.last_activity_at),
                 _when(conversation.last_inbound_at),
+                _when(conversation.last_outbound_at),
                 conversation.waiting_since,
                 conversation.next_check_at,
                 conversation.contact.name,
@@ -756,3 +757,55 @@ def test_the_analysis_and_the_learned_language_are_as_one_by_one(support):
     assert Message.objects.get(provider_message_id__contains="l6@n").analysis["language"] == ""
     languages = dict(Contact.objects.values_list("name", "language"))
     assert languages == {"Anna": "it", "Bob": "it", "Eve": "de", "New": ""}
+
+
+def _team_answer(message_id: str, minute: int, to: str, refs=(), subject="") -> bytes:
+    """An answer the team sent (from the listed team address) to ``to``, as imported history."""
+    names = " ".join(f"<{ref}>" for ref in refs)
+    threading = f"In-Reply-To: <{refs[-1]}>\r\nReferences: {names}\r\n" if refs else ""
+    return (
+        f"From: Help <help-desk@shop.example>\r\nTo: {to}\r\nCc: {MAILBOX}\r\n{threading}"
+        f"Subject: {subject or f'Re: S {message_id}'}\r\nMessage-ID: <{message_id}>\r\n"
+        f"Date: Mon, 06 Jan 2025 10:{minute:02d}:00 +0000\r\n\r\nBody {message_id}\r\n"
+    ).encode()
+
+
+def _history_with_team_answers() -> list[bytes]:
+    return [
+        _mail("anna@example.it", "t1@a", 1, subject="Fattura 7"),
+        _team_answer("t2@shop", 2, "anna@example.it", refs=["t1@a"], subject="Re: Fattura 7"),
+        _mail("anna@example.it", "t3@a", 3, refs=["t1@a", "t2@shop"], subject="Re: Fattura 7"),
+        # A copy of the team's answer to the mailbox only (its address stands in for the
+        # customer), threaded by its headers.
+        _mail("help-desk@shop.example", "t8@shop", 8, refs=["t1@a", "t3@a"],
+              subject="Re: Fattura 7"),
+        # The team writing first to a new customer, then the customer answering.
+        _team_answer("t4@shop", 4, "bruno@example.it", subject="Il suo ordine"),
+        _mail("bruno@example.it", "t5@b", 5, refs=["t4@shop"], subject="Re: Il suo ordine"),
+        # An answer to a message that arrives later.
+        _team_answer("t6@shop", 6, "carla@example.it", refs=["t7@c"], subject="Re: Reso"),
+        _mail("carla@example.it", "t7@c", 7, subject="Reso"),
+    ]
+
+
+@pytest.mark.parametrize("order", ["as written", "reversed"])
+def test_the_teams_answers_to_a_customer_are_stored_as_one_by_one(support, order):
+    raws = _history_with_team_answers()
+    if order == "reversed":
+        raws.reverse()
+    _assert_same_as_one_by_one(raws, _team_addresses)
+    assert Message.objects.filter(direction="out", author__isnull=True).count() == 4
+
+
+def test_the_teams_answers_to_a_customer_are_written_in_the_run(support, monkeypatch):
+    """The team's mail (naming its customer, or found by its headers) does not break a run
+    into pieces (import speed): nothing of this history goes one by one."""
+    _team_addresses()
+    alone = []
+    real = ingest_batch._one_by_one
+    monkeypatch.setattr(
+        ingest_batch, "_one_by_one", lambda inbounds: alone.extend(inbounds) or real(inbounds)
+    )
+    assert _imported(_history_with_team_answers()[:6]) == ["ingested"] * 6
+    assert [inbound.provider_message_id for inbound in alone] == []
+    assert Message.objects.filter(direction="out").count() == 3

@@ -50,6 +50,7 @@ from crm.models import Contact, Identity
 from hub.db_errors import retrying
 from hub.files import atomic_with_files
 from hub.inbound import InboundMessage, InboundParticipant
+from hub.message_ids import matching_key
 from hub.models import Attachment, Conversation, Message, MessageReference
 from hub.payloads import conversation_payload, message_payload
 from hub.services import realtime, understanding, webhooks
@@ -64,6 +65,7 @@ from hub.services.ingestion import (
     new_message,
     participant_entry,
     references_of,
+    stands_in,
     started_at,
     stored_message,
     validate,
@@ -172,7 +174,6 @@ def _plannable(inbound: InboundMessage) -> bool:
         and not inbound.conversation_token
         and inbound.resolved_sender is None
         and not inbound.pending_attachments
-        and not inbound.from_team  # the team's mail: on its own (``ingest``)
     )
 
 
@@ -263,7 +264,7 @@ class _Planner:
 
         channels = {inbound.endpoint.channel for inbound in self.inbounds}
         refs = {ref for inbound in self.inbounds for ref in references_of(inbound)}
-        ids = {inbound.provider_message_id[:255] for inbound in self.inbounds}
+        ids = {matching_key(inbound.provider_message_id) for inbound in self.inbounds}
         stored = list(
             Message.objects.filter(channel__in=channels, provider_message_id__in=refs).values_list(
                 "channel", "provider_message_id", "conversation_id", "occurred_at", "id"
@@ -382,7 +383,7 @@ class _Planner:
         endpoint = inbound.endpoint
         channel = endpoint.channel
         capabilities = capabilities_of(channel)
-        provider_id = inbound.provider_message_id[:255]
+        provider_id = matching_key(inbound.provider_message_id)
         if capabilities.threads_by_contact or (endpoint.pk, provider_id) in self.keys:
             raise _NotPlanned  # a channel threaded by contact; a second copy (a duplicate)
         if any(key == sender for _, key in others):
@@ -408,6 +409,10 @@ class _Planner:
                 elif self.new_conversations:
                     raise _NotPlanned  # the token might name a conversation of this run
             if conversation is None and capabilities.threads_by_references:
+                if stands_in(inbound):
+                    # The team's mail naming no customer: ``ingest`` looks for the one
+                    # conversation of its subject, whoever's.
+                    raise _NotPlanned
                 conversation = self._by_subject(inbound, contact_key, refs, occurred_at)
                 rule = rules.SUBJECT
         created = conversation is None
@@ -455,6 +460,10 @@ class _Planner:
                 conversation.subject = subject  # as ``ingest``
             if conversation.pk:
                 self.updated[conversation.pk] = conversation
+        if inbound.from_team:  # the team's answer in history, as ``ingest``: no clock moves
+            conversation.last_outbound_at = max(
+                conversation.last_outbound_at or occurred_at, occurred_at
+            )
         message = new_message(
             inbound, conversation, identity, text, html, occurred_at, inbound.metadata, rule
         )
@@ -538,7 +547,8 @@ class _Planner:
             conversation.updated_at = now
             conversation.next_check_at = conversation.derive_next_check()
         Conversation.objects.bulk_update(
-            self.updated.values(), ["last_activity_at", "subject", "updated_at", "next_check_at"]
+            self.updated.values(),
+            ["last_activity_at", "last_outbound_at", "subject", "updated_at", "next_check_at"],
         )
         for item in planned:
             if item.participants:

@@ -28,6 +28,7 @@ from crm.services import LANGUAGE_FIELDS, get_or_create_identity, resolve_identi
 from hub import adapters
 from hub.files import atomic_with_files, note_written
 from hub.inbound import InboundMessage, InboundParticipant
+from hub.message_ids import matching_key
 from hub.models import (
     Attachment,
     Conversation,
@@ -188,7 +189,7 @@ def capabilities_of(channel: str) -> adapters.Capabilities:
 
 def references_of(inbound: InboundMessage) -> list[str]:
     """The message ids ``inbound`` answers, nearest first, as stored (at most 100)."""
-    return list(dict.fromkeys(ref[:255] for ref in inbound.references if ref))[:100]
+    return list(dict.fromkeys(matching_key(ref) for ref in inbound.references if ref))[:100]
 
 
 def _threaded_conversation(
@@ -222,7 +223,8 @@ def _hinted_conversation(
             return _locked_by_id.first(pk=conversation_id), rules.REFERENCES
     if new_person:
         return None, rules.NEW  # nobody else's subject token, and no conversation of theirs yet
-    keys = [*refs, inbound.provider_message_id[:255]] if inbound.provider_message_id else refs
+    own = matching_key(inbound.provider_message_id)
+    keys = [*refs, own] if own else refs
     if keys and capabilities.threads_by_references:
         # The person's message that answers this one (it arrived first) or the same one.
         conversation_id = _answering.first(
@@ -236,7 +238,7 @@ def _hinted_conversation(
         if found is not None:
             return found, rules.SUBJECT_REF
     if capabilities.threads_by_references:
-        if _stands_in(inbound):
+        if stands_in(inbound):
             found = _team_mail_by_subject(inbound, refs)
         else:
             found = _by_subject(inbound, contact, refs)
@@ -256,7 +258,7 @@ started_at = Subquery(
 )
 
 
-def _stands_in(inbound: InboundMessage) -> bool:
+def stands_in(inbound: InboundMessage) -> bool:
     """Whether the team's address stands in for a customer the team's mail did not name."""
     return bool(inbound.from_team) and inbound.sender_address.strip().lower() == inbound.from_team
 

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from config.prepared import PreparedQuery
 from crm.models import Contact
 from hub.inbound import InboundMessage
+from hub.message_ids import matching_key
 from hub.models import Conversation, Endpoint, Message, MessageReference
 from hub.services import merge
 
@@ -72,7 +73,7 @@ def join_answers(
     with ``metadata``) the other conversations on its endpoint holding a proven answer to it."""
     endpoint = inbound.endpoint
     answers = _answers_elsewhere.list(
-        provider_message_id=inbound.provider_message_id[:255],
+        provider_message_id=matching_key(inbound.provider_message_id),
         channel=endpoint.channel,
         endpoint_id=endpoint.pk,
         conversation_id=conversation.pk,
