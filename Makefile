@@ -6,7 +6,7 @@ PORT ?= 8000
 HUB_PORT := $(PORT)
 export HUB_PORT
 
-.PHONY: run test lint bench install install-dev clean-venv
+.PHONY: run test lint bench eval install install-dev clean-venv
 
 # Reinstall when pyproject.toml changes (stamp files record the last install).
 $(BIN)/python:
@@ -55,6 +55,11 @@ test: install-dev
 
 bench: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
+
+# The understanding layer (issue #18) against the held-out labelled sets; EVAL_ARGS="--split train"
+# for development figures.
+eval: install-dev
+	$(BIN)/python -m understanding.evaluate $(EVAL_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

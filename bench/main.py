@@ -10,6 +10,8 @@
 2. Read: a bulk seed (100k conversations / 1M messages by default, kept between runs), then
    p50/p95 of the conversation list (plain, status filter, next page, an agent's view) and of
    random conversations' timelines, sequential requests over one keep-alive connection.
+3. Understanding (``--cases understanding``, no server and no database when alone): the CPU
+   time of ``understanding.analyse`` per message over the labelled texts, p50/p99.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chat-replies", type=int, default=200, help="timed agent replies")
     parser.add_argument(
         "--cases",
-        default="ingest,read,sms,chat,email,sla",
+        default="ingest,read,sms,chat,email,sla,understanding",
         help="comma-separated cases to run (default: all)",
     )
     parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000)")
@@ -512,9 +514,25 @@ def report(summary: dict) -> None:
     log(json.dumps(summary, separators=(",", ":"), default=str))
 
 
+def run_understanding(log) -> dict:
+    """CPU time of ``understanding.analyse`` per message (no server, no database)."""
+    from understanding import bench as ubench
+
+    result = ubench.measure(ubench.texts())
+    log(ubench.format_result(result))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    understanding = None
+    if "understanding" in args.cases:
+        understanding = run_understanding(log)
+        args.cases.discard("understanding")
+        if not args.cases:
+            log(json.dumps({"understanding": understanding}, separators=(",", ":")))
+            return 0
     database_url = os.environ.get("DATABASE_URL") or (
         h.with_database(DEFAULT_DATABASE_URL, "hub_bench_quick")
         if args.quick
@@ -548,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
             if not k.startswith("skip")
         },
     }
+    if understanding is not None:
+        summary["understanding"] = understanding
     fx = ingest_fixtures(args.webhook)
     if "read" in args.cases:
         seed_started = time.perf_counter()
@@ -595,5 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     report(summary)
     chat_case.report(summary, log)
     cases.report(summary, log)
+    if understanding is not None:
+        from understanding import bench as ubench
+
+        log(ubench.format_result(understanding))
     log(f"total {summary['seconds']:.0f}s")
     return 0
