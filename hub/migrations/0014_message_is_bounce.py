@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0010_conversation_list_indexes_with_id'),
+        ('hub', '0013_sla_outcome_decided_at_stop'),
     ]
 
     operations = [
