@@ -56,10 +56,11 @@ test: install-dev
 bench: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
 
-# The understanding layer (issue #18) against the held-out labelled sets; EVAL_ARGS="--split train"
-# for development figures.
+# The understanding layer (issue #18) and answer-finding (issue #19) against the held-out labelled
+# sets; EVAL_ARGS="--split train" for development figures.
 eval: install-dev
 	$(BIN)/python -m understanding.evaluate $(EVAL_ARGS)
+	$(BIN)/python -m knowledge.evaluate $(EVAL_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

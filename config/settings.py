@@ -319,7 +319,7 @@ HUB = {
 # Knowledge (issue #19): below this confidence the finder gives no answer (a wrong answer is
 # worse than none). Chosen on the labelled train split (knowledge/README or the README's
 # "Knowledge" section says how).
-HUB_KNOWLEDGE_MIN_CONFIDENCE = float(os.environ.get("HUB_KNOWLEDGE_MIN_CONFIDENCE", 0.53))
+HUB_KNOWLEDGE_MIN_CONFIDENCE = float(os.environ.get("HUB_KNOWLEDGE_MIN_CONFIDENCE", 0.65))
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ Both return AnswerText ids; the re-ranking in ``knowledge.finder`` is the same o
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.db import connection
@@ -34,14 +35,16 @@ def _query_tokens(terms: list[str]) -> list[str]:
     return sorted({db_token(t) for t in terms if _SAFE.match(db_token(t))})
 
 
-def candidates(terms: list[str], limit: int) -> list[int]:
+def candidates(terms: list[str], limit: int) -> list[tuple]:
+    """(answer id, language, terms, answer kinds) of the best matching published texts."""
     tokens = _query_tokens(terms)
     if not tokens:
         return []
     if connection.vendor == "postgresql":
         query = " | ".join(tokens)
         sql = (
-            "SELECT t.id FROM knowledge_answertext t JOIN knowledge_answer a ON a.id = t.answer_id"
+            "SELECT t.answer_id, t.language, t.terms, a.kinds FROM knowledge_answertext t"
+            " JOIN knowledge_answer a ON a.id = t.answer_id"
             " WHERE a.status = 'published' AND t.search_vector @@ to_tsquery('simple', %s)"
             " ORDER BY ts_rank(t.search_vector, to_tsquery('simple', %s)) DESC, t.id LIMIT %s"
         )
@@ -49,7 +52,8 @@ def candidates(terms: list[str], limit: int) -> list[int]:
     elif connection.vendor == "sqlite":
         query = " OR ".join(f'"{t}"' for t in tokens)
         sql = (
-            "SELECT t.id FROM knowledge_fts f JOIN knowledge_answertext t ON t.id = f.rowid"
+            "SELECT t.answer_id, t.language, t.terms, a.kinds"
+            " FROM knowledge_fts f JOIN knowledge_answertext t ON t.id = f.rowid"
             " JOIN knowledge_answer a ON a.id = t.answer_id"
             " WHERE knowledge_fts MATCH %s AND a.status = 'published'"
             " ORDER BY bm25(knowledge_fts), t.id LIMIT %s"
@@ -59,11 +63,19 @@ def candidates(terms: list[str], limit: int) -> list[int]:
         from knowledge.models import AnswerText
 
         return list(
-            AnswerText.objects.filter(answer__status="published").values_list("id", flat=True)
+            AnswerText.objects.filter(answer__status="published").values_list(
+                "answer_id", "language", "terms", "answer__kinds"
+            )
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [(a, lang, _json(terms), _json(kinds)) for a, lang, terms, kinds in rows]
+
+
+def _json(value):
+    """jsonb arrives decoded from psycopg; SQLite gives the JSON text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def sync(rows: list[tuple[int, str]]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,16 @@ from understanding import analyse
 
 MODEL_PATH = Path(__file__).with_name("model.json")
 CANDIDATES = 40
-FEATURES = ("coverage", "head", "title", "concepts", "kind", "language", "unmatched")
+FEATURES = (
+    "coverage",
+    "question",
+    "head",
+    "title",
+    "concepts",
+    "kind",
+    "language",
+    "unmatched",
+)
 
 
 @dataclass
@@ -111,10 +121,26 @@ class _Stats:
 
 _lock = threading.Lock()
 _stats: _Stats | None = None
+_checked_at = 0.0
+# Another process's edits reach this one's statistics within this many seconds (this process's
+# own edits at once: services call ``invalidate``). The candidates themselves always come from
+# the database, so a draft is never found; only the word weights may lag.
+STATS_TTL = 2.0
+
+
+def invalidate() -> None:
+    global _stats
+    with _lock:
+        _stats = None
 
 
 def _current_stats() -> _Stats:
-    global _stats
+    global _stats, _checked_at
+    now = time.monotonic()
+    held = _stats
+    if held is not None and now - _checked_at < STATS_TTL:
+        return held
+    _checked_at = now
     row = Answer.objects.filter(status=Answer.Status.PUBLISHED).aggregate(
         n=Count("id"), last=Max("updated_at")
     )
@@ -161,8 +187,33 @@ def query_terms(text: str, stats: _Stats) -> tuple[dict[str, list[str]], list[st
     return out, fixed
 
 
+RETRIEVAL_TERMS = 12
+# In a base of more than SMALL_BASE answers, a term in more than COMMON of them does not select
+# candidates (it would select most of the base and only cost time).
+SMALL_BASE = 200
+COMMON = 0.3
+
+
+def retrieval_terms(by_lang: dict[str, list[str]], stats: _Stats) -> list[str]:
+    """The rarest of the message's terms (both languages): they pick the candidates; common
+    words would select most of the base and only cost time (the re-ranking still uses them)."""
+    pool = list(dict.fromkeys(t for ts in by_lang.values() for t in ts))
+    most = stats.answers if stats.answers <= SMALL_BASE else COMMON * stats.answers
+    known = [t for t in pool if 0 < stats.df.get(t, 0) <= most]
+    if not known:
+        known = [t for t in pool if stats.df.get(t, 0)]
+    known.sort(key=lambda t: (stats.df[t], t))
+    return known[:RETRIEVAL_TERMS]
+
+
+def _coverage(query: list[str], doc: set[str], stats: _Stats) -> float:
+    total = sum(stats.idf(t) for t in query) or 1.0
+    return sum(stats.idf(t) for t in query if t in doc) / total
+
+
 def features(
     query: list[str],
+    question: list[str],
     text_terms: dict,
     kinds: set[str],
     answer_kinds: list[str],
@@ -183,6 +234,7 @@ def features(
         kind = 1.0 if kinds & set(answer_kinds) else -1.0
     f = {
         "coverage": sum(qw[t] for t in matched) / total,
+        "question": _coverage(question, doc, stats) if question else 0.0,
         "head": sum(qw[t] for t in query if t in head or t in short) / total,
         "title": sum(stats.idf(t) for t in head if t in qw) / head_weight,
         "concepts": (
@@ -228,21 +280,26 @@ def rank(
     wanted = set(kinds) if kinds else {q["kind"] for q in questions}
     stats = _current_stats()
     by_lang, fixed = query_terms(text, stats)
-    pool = list(dict.fromkeys(t for ts in by_lang.values() for t in ts))
-    ids = backends.candidates(pool, CANDIDATES)
-    texts = AnswerText.objects.filter(pk__in=ids).select_related("answer")
+    asked = " ".join(q["text"] for q in questions)
+    by_lang_q = query_terms(asked, stats)[0] if asked else by_lang
+    rows = backends.candidates(retrieval_terms(by_lang, stats), CANDIDATES)
     scored: dict[int, Candidate] = {}
-    for t in texts:
-        answer = t.answer
-        query = by_lang.get(t.language) or by_lang["en"]
+    for answer_id, text_language, text_terms, answer_kinds in rows:
+        query = by_lang.get(text_language) or by_lang["en"]
         f, matched = features(
-            query, t.terms, wanted, answer.kinds, t.language == lang or not lang, stats
+            query,
+            by_lang_q.get(text_language) or by_lang_q["en"],
+            text_terms or {},
+            wanted,
+            answer_kinds or [],
+            text_language == lang or not lang,
+            stats,
         )
         s = score_of(f, model)
-        held = scored.get(answer.pk)
+        held = scored.get(answer_id)
         if held is None or s > held.score:
-            scored[answer.pk] = Candidate(
-                answer=answer,
+            scored[answer_id] = Candidate(
+                answer=None,
                 confidence=0.0,
                 score=s,
                 features=f,
@@ -250,18 +307,23 @@ def rank(
                     "matched_words": [m for m in matched if not m.startswith("~")],
                     "concepts": [m[1:] for m in matched if m.startswith("~")],
                     "kind_match": f["kind"] > 0,
-                    "language": t.language,
+                    "language": text_language,
                     "corrected": fixed,
                 },
             )
-    ordered = sorted(scored.values(), key=lambda c: (-c.score, c.answer.key))
+    ordered = sorted(scored.items(), key=lambda item: (-item[1].score, item[0]))
+    keep = ordered[: max(limit, 0)] if limit else ordered
+    answers = Answer.objects.prefetch_related("texts").in_bulk([pk for pk, _ in keep])
+    for pk, cand in keep:
+        cand.answer = answers[pk]
+    ordered = [cand for _, cand in ordered]
     for i, cand in enumerate(ordered):
         nxt = ordered[i + 1].score if i + 1 < len(ordered) else model["confidence"]["floor"]
         cand.confidence = round(confidence_of(cand.score, cand.score - nxt, model), 4)
     return FindResult(
         language=lang,
         questions=questions,
-        candidates=ordered[: max(limit, 0)] if limit else ordered,
+        candidates=[c for _, c in keep],
         min_confidence=settings.HUB_KNOWLEDGE_MIN_CONFIDENCE,
     )
 

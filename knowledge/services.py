@@ -106,6 +106,7 @@ def save_answer(data: AnswerData, *, by=None) -> tuple[Answer, str]:
             text._history_user = by
         text.save()
     backends.sync([(t.pk, t.search_text) for t in changed_texts])
+    _invalidate()
     return answer, outcome
 
 
@@ -117,13 +118,21 @@ def reindex_answer(answer: Answer) -> None:
         index_text(text, answer.topics)
         AnswerText.objects.filter(pk=text.pk).update(terms=text.terms, search_text=text.search_text)
     backends.sync([(t.pk, t.search_text) for t in texts])
-    Answer.objects.filter(pk=answer.pk).update(updated_at=answer.updated_at)
+    _invalidate()
 
 
 @transaction.atomic
 def delete_answer(answer: Answer) -> None:
     backends.remove(list(answer.texts.values_list("pk", flat=True)))
     answer.delete()
+    _invalidate()
+
+
+def _invalidate() -> None:
+    from knowledge import finder
+
+    transaction.on_commit(finder.invalidate)
+    finder.invalidate()
 
 
 def answer_data(answer: Answer) -> AnswerData:

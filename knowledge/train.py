@@ -27,14 +27,20 @@ def _sigmoid(x: float) -> float:
 
 
 def fit(
-    xs: list[list[float]], ys: list[int], l2: float = 0.01, steps: int = 3000, rate: float = 0.5
+    xs: list[list[float]],
+    ys: list[int],
+    l2: float = 0.01,
+    steps: int = 1500,
+    rate: float = 1.0,
+    balanced: bool = True,
 ) -> list[float]:
-    """Logistic regression (bias first) by full-batch gradient descent, balanced classes."""
+    """Logistic regression (bias first) by full-batch gradient descent; ``balanced`` weighs
+    both classes alike (ranking), otherwise every example alike (calibrated probabilities)."""
     n_features = len(xs[0])
     w = [0.0] * (n_features + 1)
     pos = sum(ys) or 1
     neg = (len(ys) - sum(ys)) or 1
-    weights = [0.5 / pos if y else 0.5 / neg for y in ys]
+    weights = [(0.5 / pos if y else 0.5 / neg) if balanced else 1 / len(ys) for y in ys]
     for _ in range(steps):
         grad = [0.0] * (n_features + 1)
         for x, y, sw in zip(xs, ys, weights, strict=True):
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             nxt = scores[1][0] if len(scores) > 1 else FLOOR
             cx.append([top, top - nxt])
             cy.append(int(key == row["answer_key"]))
-        c = fit(cx, cy, l2=0.001)
+        c = fit(cx, cy, l2=0.001, balanced=False)
         model["confidence"].update(
             {"bias": round(c[0], 4), "score": round(c[1], 4), "margin": round(c[2], 4)}
         )
