@@ -194,16 +194,22 @@ SMALL_BASE = 200
 COMMON = 0.3
 
 
-def retrieval_terms(by_lang: dict[str, list[str]], stats: _Stats) -> list[str]:
-    """The rarest of the message's terms (both languages): they pick the candidates; common
-    words would select most of the base and only cost time (the re-ranking still uses them)."""
-    pool = list(dict.fromkeys(t for ts in by_lang.values() for t in ts))
+def retrieval_terms(
+    by_lang: dict[str, list[str]], stats: _Stats, asked: dict[str, list[str]] | None = None
+) -> list[str]:
+    """The rarest of the message's terms (both languages), those of its question sentences
+    first: they pick the candidates. Common words would select most of the base and only cost
+    time (the re-ranking still uses them); rare words of a long email are often names."""
     most = stats.answers if stats.answers <= SMALL_BASE else COMMON * stats.answers
-    known = [t for t in pool if 0 < stats.df.get(t, 0) <= most]
-    if not known:
-        known = [t for t in pool if stats.df.get(t, 0)]
-    known.sort(key=lambda t: (stats.df[t], t))
-    return known[:RETRIEVAL_TERMS]
+    chosen: list[str] = []
+    for source in (asked or {}, by_lang):
+        pool = list(dict.fromkeys(t for ts in source.values() for t in ts))
+        known = [t for t in pool if 0 < stats.df.get(t, 0) <= most and t not in chosen]
+        known.sort(key=lambda t: (stats.df[t], t))
+        chosen.extend(known[: RETRIEVAL_TERMS - len(chosen)])
+    if not chosen:
+        chosen = [t for ts in by_lang.values() for t in ts if stats.df.get(t, 0)][:RETRIEVAL_TERMS]
+    return chosen
 
 
 def _coverage(query: list[str], doc: set[str], stats: _Stats) -> float:
@@ -282,7 +288,9 @@ def rank(
     by_lang, fixed = query_terms(text, stats)
     asked = " ".join(q["text"] for q in questions)
     by_lang_q = query_terms(asked, stats)[0] if asked else by_lang
-    rows = backends.candidates(retrieval_terms(by_lang, stats), CANDIDATES)
+    rows = backends.candidates(
+        retrieval_terms(by_lang, stats, by_lang_q if asked else None), CANDIDATES
+    )
     scored: dict[int, Candidate] = {}
     for answer_id, text_language, text_terms, answer_kinds in rows:
         query = by_lang.get(text_language) or by_lang["en"]
