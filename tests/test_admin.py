@@ -129,6 +129,9 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
         team=team, time_zone="Europe/Rome", weekly={"mon": [["09:00", "18:00"]]}
     )
     Holiday.objects.create(business_hours=hours, date=datetime.date(2026, 12, 25), name="Natale")
+    from knowledge.services import AnswerData, save_answer
+
+    save_answer(AnswerData(key="opening-hours", texts={"en": {"title": "Hours", "body": "9-18."}}))
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,
