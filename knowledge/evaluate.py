@@ -37,6 +37,10 @@ def throwaway_database():
     from django.db import connection
 
     old_name = connection.settings_dict["NAME"]
+    if connection.vendor != "sqlite":  # never the test suite's database: a name of its own
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+            f"{old_name}_knowledge_eval_{os.getpid()}"
+        )
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
 
     def teardown():
