@@ -186,7 +186,10 @@ class ImportView(APIView):
             "application/json": OpenApiTypes.ANY,
             "multipart/form-data": s.ImportInputSerializer,
         },
-        responses={200: s.ImportReportSerializer, 400: OpenApiResponse(s.ImportReportSerializer)},
+        responses={
+            200: s.ImportReportSerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors of the request."),
+        },
     )
     def post(self, request):
         """Import answers, idempotent by key: a JSON list in the body, or a multipart ``file``
