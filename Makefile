@@ -59,11 +59,12 @@ test: install-dev
 bench: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench $(BENCH_ARGS)
 
-# The understanding layer (issue #18) against the labelled sets (default: the test split);
-# EVAL_ARGS="--split train|test|fresh" (train and test are development data, fresh the blind set:
-# see understanding/README.md).
+# The understanding layer (issue #18) and answer-finding (issue #19) against the labelled sets;
+# EVAL_ARGS="--split train|test|fresh" for understanding (see understanding/README.md),
+# KNOWLEDGE_EVAL_ARGS="--split train" for knowledge.
 eval: install-dev
 	$(BIN)/python -m understanding.evaluate $(EVAL_ARGS)
+	$(BIN)/python -m knowledge.evaluate $(KNOWLEDGE_EVAL_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

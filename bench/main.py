@@ -10,7 +10,9 @@
 2. Read: a bulk seed (100k conversations / 1M messages by default, kept between runs), then
    p50/p95 of the conversation list (plain, status filter, next page, an agent's view) and of
    random conversations' timelines, sequential requests over one keep-alive connection.
-3. Understanding (``--cases understanding``, no server and no database when alone): the CPU
+3. Knowledge (``--cases knowledge``): ``POST /api/v1/knowledge/answer/`` with 1,000 answers
+   (bench/knowledge_case.py).
+4. Understanding (``--cases understanding``, no server and no database when alone): the CPU
    time of ``understanding.analyse`` per message over the labelled texts, p50/p99.
 """
 
@@ -67,7 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chat-replies", type=int, default=200, help="timed agent replies")
     parser.add_argument(
         "--cases",
-        default="ingest,read,sms,chat,email,sla,threading,understanding",
+        default="ingest,read,sms,chat,email,sla,threading,knowledge,understanding",
         help="comma-separated cases to run (default: all)",
     )
     parser.add_argument("--email-sizes", help="emails per import_mail run (1000,10000)")
@@ -554,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.conf import settings
 
-    from bench import cases, chat_case, seed, threading_case
+    from bench import cases, chat_case, knowledge_case, seed, threading_case
     from bench.server import Server
 
     summary: dict = {
@@ -599,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         if "chat" in args.cases:
             log("chat sockets:")
             summary["chat"] = chat_case.run_chat(args, server, env, fx["token"], log)
+        if "knowledge" in args.cases:
+            log("knowledge answers:")
+            summary["knowledge"] = knowledge_case.run_knowledge(args, server, fx["token"], log)
     finally:
         server.stop()
     if "email" in args.cases:
@@ -619,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     chat_case.report(summary, log)
     cases.report(summary, log)
     threading_case.report(summary, log)
+    knowledge_case.report(summary, log)
     if understanding is not None:
         from understanding import bench as ubench
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "channels_chat",
     "django_htmx",
     "inbox",
+    "simple_history",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
@@ -360,6 +362,11 @@ HUB = {
         os.environ.get("HUB_MAX_REPLY_ATTACHMENT_BYTES", 15 * 1024 * 1024)
     ),
 }
+
+# Knowledge (issue #19): below this confidence the finder gives no answer (a wrong answer is
+# worse than none). Chosen on the labelled train split (knowledge/README or the README's
+# "Knowledge" section says how).
+HUB_KNOWLEDGE_MIN_CONFIDENCE = float(os.environ.get("HUB_KNOWLEDGE_MIN_CONFIDENCE", 0.65))
 
 LOGGING = {
     "version": 1,

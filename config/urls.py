@@ -7,6 +7,7 @@ from hub.views import attachment_download, healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("app/", include("inbox.urls")),
+    path("api/v1/knowledge/", include("knowledge.urls")),
     path("api/v1/", include("hub.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -144,6 +144,9 @@ def world(team, agent, api_endpoint, endpoint_for, other_team, on_commit):
     # A wrong password (login throttling, django-axes): an access attempt and its failure log.
     Client().post(reverse("admin:login"), {"username": "someone", "password": "wrong"})
     TemperaturePolicy.objects.create(level="hot", minimum_priority=2, team=team)
+    from knowledge.services import AnswerData, save_answer
+
+    save_answer(AnswerData(key="opening-hours", texts={"en": {"title": "Hours", "body": "9-18."}}))
     assert LocalDelivery.objects.filter(message=reply).exists()
     return {
         "conversation": conversation,
