@@ -155,3 +155,19 @@ def test_schema_lists_the_knowledge_api(staff):
     paths = response.json()["paths"]
     for path in (ANSWERS, FIND, "/api/v1/knowledge/import/", "/api/v1/knowledge/export/"):
         assert path in paths
+
+
+def test_a_nul_in_actions_or_channel_overrides_is_400_not_500(staff):
+    """Found by schemathesis: PostgreSQL's jsonb refuses NUL, even in a key."""
+    client = client_for(staff)
+    text = {"language": "en", "title": "Hours", "body": "We open at 9."}
+    for extra, text_extra in (
+        ({"actions": {"ta\u0000g": "x"}}, {}),
+        ({}, {"channel_overrides": {"sms\u0000": "9-18"}}),
+    ):
+        body = {"key": "nul-test", "texts": [{**text, **text_extra}], **extra}
+        response = client.post(ANSWERS, body, format="json")
+        assert response.status_code == 400, response.content
+    assert not Answer.objects.filter(key="nul-test").exists()
+    created = client.post(ANSWERS, {"key": "no-owner-null", "texts": [text]}, format="json")
+    assert created.status_code == 201 and "owner" in created.json()

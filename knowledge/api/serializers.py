@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from hub.api.serializers import validate_json_object
 from hub.models import Channel
 from knowledge import services
 from knowledge.importing import FORMATS
@@ -23,6 +24,9 @@ class AnswerTextSerializer(serializers.ModelSerializer):
         model = AnswerText
         fields = ["language", "title", "body", "short", "channel_overrides"]
 
+    def validate_channel_overrides(self, value):
+        return validate_json_object(value, "Channel overrides")  # no NUL, even in keys
+
 
 class AnswerSerializer(serializers.ModelSerializer):
     kinds = serializers.ListField(
@@ -33,7 +37,7 @@ class AnswerSerializer(serializers.ModelSerializer):
     )
     actions = serializers.DictField(required=False, default=dict)
     texts = AnswerTextSerializer(many=True)
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Answer
@@ -54,6 +58,9 @@ class AnswerSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
         extra_kwargs = {"key": {"validators": []}}  # uniqueness: by key, update in place
+
+    def validate_actions(self, value):
+        return validate_json_object(value, "Actions")  # no NUL (PostgreSQL jsonb refuses it)
 
     def validate_texts(self, value):
         if not value:
