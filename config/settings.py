@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "IdentityKindEnum": "crm.models.Identity.Kind",
         "MessageKindEnum": "hub.models.Message.Kind",
         "ChannelEnum": "hub.models.Channel",
+        "QuestionKindEnum": "understanding.KINDS",
     },
 }
 

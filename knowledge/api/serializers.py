@@ -130,7 +130,7 @@ class FoundAnswerSerializer(serializers.Serializer):
     url = serializers.CharField(allow_blank=True)
 
 
-class QuestionSerializer(serializers.Serializer):
+class FoundQuestionSerializer(serializers.Serializer):
     text = serializers.CharField()
     kind = serializers.CharField()
 
@@ -145,7 +145,7 @@ class FindResultSerializer(serializers.Serializer):
     answer = FoundAnswerSerializer(allow_null=True)
     confidence = serializers.FloatField()
     language = serializers.CharField(allow_blank=True)
-    questions = QuestionSerializer(many=True)
+    questions = FoundQuestionSerializer(many=True)
     text = serializers.CharField(allow_blank=True)
     missing = serializers.ListField(child=serializers.CharField())
     warnings = serializers.ListField(child=serializers.CharField())
