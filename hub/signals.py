@@ -1,14 +1,22 @@
 """Signals the hub sends for apps that extend it without the hub importing them.
 
-``conversation_needs_agent`` is sent (after commit) when a conversation needs a person: a new
-customer conversation with no assignee, or the bot handing over. Routing listens to it and picks
-the most pertinent agent; the hub itself never imports the routing app.
+The protocol for a customer's message that waits for an answer (sent after commit, see
+``hub.services.attention``):
 
-Arguments: ``conversation_id`` (int), ``reason`` (a short machine word: ``"new"``,
-``"bot_handover"``, ``"reopened"``, ``"unassigned"``), ``summary`` (a one-line text for the agent,
-may be empty).
+1. ``message_received`` (``message_id``, ``conversation_id``, ``conversation_created``,
+   ``reopened``). A receiver that takes the first answer upon itself (the bot, when it is on for
+   that endpoint at that moment) returns ``True``; it must decide quickly and do the slow work
+   in a task.
+2. If no receiver returned ``True`` and the conversation has no assignee,
+   ``conversation_needs_agent`` (``conversation_id``, ``reason``, ``summary``) is sent. Routing
+   listens and picks the most pertinent agent. The bot sends it too when it hands over
+   (reason ``"bot_handover"``, with its one-line summary).
+
+Reasons: ``"new"``, ``"reopened"``, ``"unassigned"`` (a further message on a conversation still
+without an assignee), ``"bot_handover"``. The hub never imports the apps that listen.
 """
 
 from django.dispatch import Signal
 
+message_received = Signal()
 conversation_needs_agent = Signal()

@@ -39,7 +39,7 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import clock, realtime, relink, temperature, understanding, webhooks
+from hub.services import attention, clock, realtime, relink, temperature, understanding, webhooks
 from hub.services import thread_rules as rules
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
@@ -578,6 +578,8 @@ def _store(inbound: InboundMessage) -> IngestOutcome:
         realtime.publish(conversation, "conversation.updated", conv_data)
     webhooks.emit("message.created", msg_data)
     realtime.publish(conversation, "message.created", msg_data)
+    if inbound.wants_answer:
+        attention.after_inbound(message, conversation, created=created, reopened=reopened)
     if conversation.status == Conversation.Status.RESOLVED:
         if inbound.is_bounce:
             record_event(
