@@ -748,3 +748,6 @@ class TemperaturePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} -> priority >= {self.minimum_priority}"
+
+
+from hub.prompt_models import Prompt  # noqa: E402,F401  (its own module; registered here)

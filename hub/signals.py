@@ -14,9 +14,15 @@ The protocol for a customer's message that waits for an answer (sent after commi
 
 Reasons: ``"new"``, ``"reopened"``, ``"unassigned"`` (a further message on a conversation still
 without an assignee), ``"bot_handover"``. The hub never imports the apps that listen.
+
+``prompt_answered`` (``prompt_id``, ``kind``, ``answer``, ``message_id``, ``conversation_id``):
+a person's short reply answered a ``Prompt`` an app asked with ``hub.services.prompts.ask``
+(a CSAT "reply 1 to 5", the bot's "did this help?"). The message is stored on the prompt's
+conversation and asks nothing of an agent (no reopen, no clock, no ``message_received``).
 """
 
 from django.dispatch import Signal
 
 message_received = Signal()
 conversation_needs_agent = Signal()
+prompt_answered = Signal()

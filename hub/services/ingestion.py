@@ -39,7 +39,16 @@ from hub.models import (
 )
 from hub.payloads import conversation_payload, message_payload
 from hub.sanitize import html_to_text, sanitize_html
-from hub.services import attention, clock, realtime, relink, temperature, understanding, webhooks
+from hub.services import (
+    attention,
+    clock,
+    prompts,
+    realtime,
+    relink,
+    temperature,
+    understanding,
+    webhooks,
+)
 from hub.services import thread_rules as rules
 from hub.services.conversations import _reopen
 from hub.services.errors import ServiceError
@@ -140,9 +149,13 @@ def ingest_with_outcome(inbound: InboundMessage) -> IngestOutcome:
         existing = stored_message(inbound)
         if existing is not None:
             return IngestOutcome(existing, created=False)
+    inbound, prompt = prompts.match(inbound)  # "4" to a survey: recorded where it was asked
     try:
         with atomic_with_files():
-            return _store(inbound)
+            outcome = _store(inbound)
+            if prompt is not None:
+                prompts.answered(prompt, outcome.message)
+            return outcome
     except IntegrityError:
         # A concurrent delivery of the same provider message won the unique constraint.
         if inbound.provider_message_id:

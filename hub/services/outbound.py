@@ -342,9 +342,7 @@ def storable_remote_id(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    text = "".join(
-        ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs")
-    ).strip()
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cs")).strip()
     return text[:255]
 
 

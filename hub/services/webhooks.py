@@ -81,9 +81,7 @@ def deliver(delivery_id: int) -> WebhookDelivery | None:
     subscription is marked skipped, not sent. Each failed attempt counts against the
     subscription (``record_failure``), each success resets its count.
     """
-    delivery = (
-        WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
-    )
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
     if delivery is None:
         # Its subscription is gone (deleted while another process's cache still listed it).
         WebhookDelivery.objects.filter(pk=delivery_id).delete()
@@ -130,9 +128,7 @@ def deliver(delivery_id: int) -> WebhookDelivery | None:
     return _failed(delivery)
 
 
-def _failed(
-    delivery: WebhookDelivery, cause: Exception | None = None
-) -> WebhookDelivery | None:
+def _failed(delivery: WebhookDelivery, cause: Exception | None = None) -> WebhookDelivery | None:
     """After a failed attempt: the delivery is skipped if that failure disabled its
     subscription, else ``WebhookFailed`` (retried)."""
     if record_failure(delivery.subscription_id, delivery.last_error):
